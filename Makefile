@@ -1,0 +1,41 @@
+# The two commands: `make run` and `make test`. Everything else is a step they take.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SERVICES := campaign lead assignment reporting
+PACKAGES := crmkit $(addprefix services/,$(SERVICES)) gateway
+export AMQP_URI ?= amqp://guest:guest@localhost:5672/
+
+.PHONY: run test venv migrate unit integration bench bench-e2e clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt $(addsuffix /pyproject.toml,$(PACKAGES))
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation --config-settings editable_mode=compat $(addprefix -e ,$(PACKAGES))
+	touch $@
+
+migrate: venv
+	$(BIN)/python -m crmkit.migrate_all
+
+run: migrate
+	$(BIN)/python -m crmkit.supervise
+
+test: venv
+	$(BIN)/python -m pytest
+
+unit: venv
+	$(BIN)/python -m pytest -m "not integration"
+
+integration: venv
+	$(BIN)/python -m pytest -m integration
+
+bench: bench-e2e
+
+bench-e2e: migrate
+	$(BIN)/python bench/e2e.py
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,1 @@
+"""Plumbing shared by the CRM services: the wire protocol, never domain code."""

@@ -1,0 +1,102 @@
+"""A Nameko entrypoint for events that never acks and drops.
+
+Nameko's `event_handler` acks (drops) an event whose handler raised, or with
+`requeue_on_error=True` loops a poison message forever. This one:
+- decodes the envelope and runs the handler with the event's actor, correlation id
+  and causation id as context data (so RPCs it makes carry them on);
+- on success, or when the inbox says the event was already handled, acks;
+- on failure, republishes to `<queue>.retry` with a growing TTL (it expires back into
+  the queue), and after the last attempt to `<queue>.parked` with the error, and only
+  then acks. If even that publish fails, the message is requeued, never dropped.
+"""
+import logging
+import traceback
+from functools import partial
+
+from nameko.containers import ContainerBeingKilled
+from nameko.messaging import Consumer
+
+from . import envelope, topology
+from .db import AlreadyProcessed
+from .publish import ConfirmingPublisher
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-crm-attempt"
+
+
+class ReliableEventConsumer(Consumer):
+    def __init__(self, subscription_name, **kwargs):
+        self.subscription = topology.SUBSCRIPTIONS[subscription_name]
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        settings = self.container.config["CRM_SETTINGS"]
+        self.queue = topology.main_queue(self.subscription, settings.queue_type)
+        self.max_attempts = settings.retry_attempts
+        self.base_delay = settings.retry_base_delay
+        self.publisher = ConfirmingPublisher(settings.amqp_uri)
+        super().setup()
+
+    def stop(self):
+        super().stop()
+        self.publisher.close()
+
+    def handle_message(self, body, message):
+        try:
+            event = envelope.parse(message.body if body is None else body)
+        except envelope.MalformedEvent as exc:
+            self._park(message, f"MalformedEvent: {exc}")
+            return
+        context_data = {
+            "user_id": event.get("actor_id"),
+            "correlation_id": event.get("correlation_id") or event["event_id"],
+            "causation_id": event["event_id"],
+            "channel": "event",
+        }
+        context_data = {k: v for k, v in context_data.items() if v}
+        try:
+            self.container.spawn_worker(self, (event,), {}, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
+            self.queue_consumer.ack_message(message)
+            return result, None
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
+        error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        if attempt >= self.max_attempts:
+            self._park(message, error, attempt)
+        else:
+            delay = min(self.base_delay * 2 ** (attempt - 1), 300.0)
+            log.warning("%s failed (attempt %d/%d), retrying in %.1fs: %s", self.subscription.name,
+                        attempt, self.max_attempts, delay, error)
+            self._forward(message, self.subscription.retry_queue,
+                          {ATTEMPT_HEADER: attempt, "x-crm-last-error": error[:1000]}, expiration=delay)
+        return result, exc_info
+
+    def _park(self, message, error, attempt=None):
+        log.error("%s parked a message after %s attempt(s): %s", self.subscription.name,
+                  attempt or 1, error)
+        headers = {"x-crm-error": error[:4000], "x-crm-attempts": attempt or 1,
+                   "x-crm-routing-key": message.delivery_info.get("routing_key"),
+                   "x-crm-parked-at": envelope.iso(envelope.now())}
+        self._forward(message, self.subscription.parked_queue, headers)
+
+    def _forward(self, message, queue_name, headers, expiration=None):
+        merged = dict(message.headers or {})
+        merged.update(headers)
+        try:
+            self.publisher.publish(message.body, exchange="", routing_key=queue_name,
+                                   message_id=message.properties.get("message_id"),
+                                   headers=merged, expiration=expiration)
+        except Exception:  # noqa: BLE001 - never drop: give it back to the queue
+            log.exception("could not move a failed message to %s; requeueing it", queue_name)
+            self.queue_consumer.requeue_message(message)
+            return
+        self.queue_consumer.ack_message(message)
+
+
+consume_events = ReliableEventConsumer.decorator

@@ -1,0 +1,171 @@
+"""Engines, the outbox and inbox tables every service carries, and the unit of work.
+
+SQLite (the embedded default) gets WAL, a busy timeout and BEGIN IMMEDIATE for
+units of work, so two writers never deadlock on a read-to-write upgrade.
+PostgreSQL goes through psycopg2, which eventlet's monkey patch makes cooperative.
+"""
+from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table,
+                        Text, create_engine, event, func, insert, select)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from . import envelope
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def make_engine(url: str, pool_size: int = 10):
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size, max_overflow=20, pool_pre_ping=False,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            mode = conn.get_execution_options().get("sqlite_begin", "")
+            conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+def writer(engine):
+    """The engine units of work use: on SQLite it takes the write lock at BEGIN."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(sqlite_begin="IMMEDIATE")
+    return engine
+
+
+def messaging_tables(metadata: MetaData):
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", BigId, primary_key=True, autoincrement=True),
+        Column("event_id", String(32), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("exchange", String(100), nullable=False),
+        Column("payload", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True)),
+        Column("claimed_until", DateTime(timezone=True)),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+    )
+    Index("ix_outbox_unsent", outbox.c.id, sqlite_where=outbox.c.sent_at.is_(None),
+          postgresql_where=outbox.c.sent_at.is_(None))
+    inbox = Table(
+        "inbox", metadata,
+        Column("event_id", String(64), primary_key=True),
+        Column("handler", String(100), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    return outbox, inbox
+
+
+class AlreadyProcessed(Exception):
+    """The inbox already holds this (event_id, handler): the effect happened once before."""
+
+
+class SqlUnitOfWork:
+    """One transaction: the change, its outbox rows and its inbox rows commit together.
+
+    Services subclass it and add repositories in `start()`. Repositories never commit.
+    """
+
+    def __init__(self, session_factory, outbox, inbox, exchange, on_commit=None):
+        self._session_factory = session_factory
+        self._outbox = outbox
+        self._inbox = inbox
+        self._exchange = exchange
+        self._on_commit = on_commit
+        self.session = None
+        self.events = []
+
+    def start(self):
+        """Hook for subclasses: bind repositories to self.session."""
+
+    def __enter__(self):
+        self.session = self._session_factory()
+        self.events = []
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def emit(self, event_type, data, ctx, version=1):
+        event = envelope.new_event(
+            event_type, data, actor_id=ctx.user_id, correlation_id=ctx.correlation_id,
+            causation_id=ctx.causation_id, version=version)
+        self.events.append(event)
+        return event
+
+    def already_processed(self, event_id, handler) -> bool:
+        row = self.session.execute(
+            select(self._inbox.c.event_id).where(
+                self._inbox.c.event_id == event_id, self._inbox.c.handler == handler)
+        ).first()
+        return row is not None
+
+    def mark_processed(self, event_id, handler):
+        self.session.execute(insert(self._inbox).values(
+            event_id=event_id, handler=handler, processed_at=envelope.now()))
+
+    def commit(self):
+        events, self.events = self.events, []
+        if events:
+            moment = envelope.now()
+            self.session.execute(insert(self._outbox), [
+                {"event_id": e["event_id"], "event_type": e["type"], "exchange": self._exchange,
+                 "payload": envelope.dumps(e), "created_at": moment} for e in events])
+        try:
+            self.session.commit()
+        except IntegrityError as exc:
+            self.session.rollback()
+            if "inbox" in str(exc.orig).lower():
+                raise AlreadyProcessed() from exc
+            raise
+        if events and self._on_commit is not None:
+            self._on_commit(events)
+
+    def rollback(self):
+        self.events = []
+        self.session.rollback()
+
+
+def session_factory(engine):
+    return sessionmaker(bind=writer(engine), expire_on_commit=False)
+
+
+def outbox_pending(engine, outbox) -> dict:
+    """How many events wait to be published, and since when (event lag, P4)."""
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(outbox)
+                             .where(outbox.c.sent_at.is_(None))).scalar_one()
+        oldest = conn.execute(select(outbox.c.created_at).where(outbox.c.sent_at.is_(None))
+                              .order_by(outbox.c.id).limit(1)).scalar()
+    return {"pending": count, "oldest": envelope.iso(oldest)}
+
+
+def upsert_add(conn, table, keys: dict, column: str, delta):
+    """INSERT the row with `column = delta`, or add `delta` to it (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table).values(**keys, **{column: delta})
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={column: getattr(table.c, column) + delta})
+    conn.execute(stmt)

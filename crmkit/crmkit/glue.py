@@ -1,0 +1,166 @@
+"""Thin Nameko adapters: everything Nameko-specific a service touches lives here."""
+import logging
+
+import eventlet
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, rpc
+
+from . import errors, topology
+from .context import RequestContext
+from .db import make_engine, messaging_tables, outbox_pending, session_factory, writer
+from .publish import ConfirmingPublisher
+from .relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+# RPC-visible errors come back as the same classes in any Nameko client.
+from nameko.exceptions import registry as _registry  # noqa: E402
+
+for _cls in errors.EXPECTED:
+    _registry[f"{_cls.__module__}.{_cls.__name__}"] = _cls
+
+
+class ServiceUnavailable(Exception):
+    """A service this one depends on did not answer in time."""
+
+
+class Storage(DependencyProvider):
+    """The service's database: hands each worker a fresh unit of work; runs the outbox relay."""
+
+    def __init__(self, uow_class, metadata):
+        self.uow_class = uow_class
+        self.metadata = metadata
+        self.outbox, self.inbox = (metadata.tables["outbox"], metadata.tables["inbox"])
+
+    def setup(self):
+        settings = self.container.config["CRM_SETTINGS"]
+        self.engine = make_engine(settings.database_url, pool_size=settings.max_workers + 2)
+        self.sessions = session_factory(self.engine)
+        self.exchange = f"{self.container.service_name}.events"
+        self.relay = OutboxRelay(self.engine, writer(self.engine), self.outbox,
+                                 ConfirmingPublisher(settings.amqp_uri), self.exchange)
+
+    def start(self):
+        self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+
+    def stop(self):
+        self.relay.stop()
+        self.relay.publisher.close()
+        self.engine.dispose()
+
+    def kill(self):
+        self.relay.stop()
+
+    def get_dependency(self, worker_ctx):
+        return self.uow_class(self.sessions, self.outbox, self.inbox, self.exchange,
+                              on_commit=self.relay.notify)
+
+    def pending(self):
+        return outbox_pending(self.engine, self.outbox)
+
+
+class Context(DependencyProvider):
+    """The acting user and correlation, as a plain RequestContext (handlers never see worker_ctx)."""
+
+    def get_dependency(self, worker_ctx):
+        return RequestContext.from_context_data(worker_ctx.data)
+
+
+class _TimedProxy:
+    def __init__(self, proxy, timeout, service):
+        self._proxy, self._timeout, self._service = proxy, timeout, service
+
+    def __getattr__(self, name):
+        method = getattr(self._proxy, name)
+
+        def call(*args, **kwargs):
+            reply = method.call_async(*args, **kwargs)
+            try:
+                with eventlet.Timeout(self._timeout):
+                    return reply.result()
+            except eventlet.Timeout:
+                raise ServiceUnavailable(f"{self._service}.{name} did not answer in "
+                                         f"{self._timeout:.0f}s") from None
+        return call
+
+
+class ServiceRpc(RpcProxy):
+    """Nameko's RpcProxy, with the timeout it lacks (CRM_RPC_TIMEOUT)."""
+
+    def get_dependency(self, worker_ctx):
+        timeout = self.container.config["CRM_SETTINGS"].rpc_timeout
+        return _TimedProxy(super().get_dependency(worker_ctx), timeout, self.target_service)
+
+
+class Operations(DependencyProvider):
+    """Health, dead-letter counts and replay for the operators (P4)."""
+
+    def setup(self):
+        self.settings = self.container.config["CRM_SETTINGS"]
+        self.subscriptions = topology.subscriptions_of(self.container.service_name)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def outbox(self):
+        storage = next(d for d in self.container.dependencies if isinstance(d, Storage))
+        return storage.pending()
+
+    def dead_letters(self):
+        names = [s.parked_queue for s in self.subscriptions]
+        depths = topology.queue_depths(self.settings.amqp_uri, names)
+        return {name: (d or {}).get("messages", 0) for name, d in depths.items()}
+
+    def queues(self):
+        names = [q for s in self.subscriptions for q in (s.queue, s.retry_queue, s.parked_queue)]
+        return topology.queue_depths(self.settings.amqp_uri, names)
+
+    def replay(self, subscription=None, limit=None):
+        """Move parked messages back onto their queue (attempts reset). Returns the count."""
+        from kombu import Connection
+
+        moved = 0
+        with Connection(self.settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+            channel = conn.channel()
+            producer = conn.Producer(channel)
+            for sub in self.subscriptions:
+                if subscription and sub.name != subscription:
+                    continue
+                while limit is None or moved < limit:
+                    message = channel.basic_get(sub.parked_queue, no_ack=False)
+                    if message is None:
+                        break
+                    headers = {k: v for k, v in (message.headers or {}).items()
+                               if not k.startswith("x-crm-") and not k.startswith("x-death")}
+                    producer.publish(message.body, exchange="", routing_key=sub.queue,
+                                     headers=headers, delivery_mode=2,
+                                     content_type=message.content_type or "application/json",
+                                     content_encoding=message.content_encoding or "utf-8",
+                                     message_id=message.properties.get("message_id"))
+                    channel.basic_ack(message.delivery_info["delivery_tag"])
+                    moved += 1
+            channel.close()
+        return moved
+
+
+class OperationsMixin:
+    """RPC methods every service answers: health, dead letters, replay."""
+
+    ops = Operations()
+
+    @rpc
+    def health(self):
+        """Liveness and backlog of this service (P4)."""
+        dead = self.ops.dead_letters()
+        return {"status": "ok", "service": self.name, "dead_letters": sum(dead.values()),
+                "parked": dead, "outbox": self.ops.outbox()}
+
+    @rpc
+    def queues(self):
+        """Depth and consumers of this service's queues (P4)."""
+        return self.ops.queues()
+
+    @rpc
+    def replay_dead_letters(self, subscription=None, limit=None):
+        """Move parked messages back onto their queue. Returns {"replayed": n}."""
+        return {"replayed": self.ops.replay(subscription, limit)}

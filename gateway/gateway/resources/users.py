@@ -1,0 +1,58 @@
+"""Users and tokens (API.md "Users"): the gateway holds them."""
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from crmkit import paging
+
+from ..auth import require_role
+from ..errors import ApiError
+from ..schemas import Paging, UserIn
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users and tokens")
+
+
+def _store():
+    return current_app.extensions["crm_users"]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(UserIn)
+@blp.response(201)
+def create_user(data):
+    """Admin: create a user with roles, team and hourly rate."""
+    require_role("admin")
+    return _store().create(data)
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(Paging, location="query")
+def list_users(args):
+    """All users, for pickers and recipients."""
+    limit = paging.limit_of(args.get("limit"))
+    items = _store().list(limit, paging.decode(args.get("cursor")))
+    return paging.page(items, limit, key=lambda u: u["id"])
+
+
+@blp.route("/me", methods=["GET"])
+def me():
+    """The caller."""
+    return g.user
+
+
+@blp.route("/<user_id>", methods=["GET"])
+def get_user(user_id):
+    user = _store().get(user_id)
+    if user is None:
+        raise ApiError(404, "No such user.")
+    return user
+
+
+@blp.route("/<user_id>/tokens", methods=["POST"])
+@blp.response(201)
+def create_token(user_id):
+    """Admin, or the user: a new bearer token (shown once)."""
+    if g.user["id"] != user_id:
+        require_role("admin")
+    if _store().get(user_id) is None:
+        raise ApiError(404, "No such user.")
+    return {"token": _store().issue_token(user_id)}

@@ -1,0 +1,118 @@
+"""Request schemas of the public API: they document the contract (OpenAPI) and reject
+malformed shapes early. Domain rules (e.g. a lead needs a contact or company name)
+are checked by the owning service, which answers 422 with field paths too."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from .auth import ROLES
+
+Short = lambda **kw: fields.String(allow_none=True, validate=validate.Length(max=200), **kw)  # noqa: E731
+Long = lambda **kw: fields.String(allow_none=True, validate=validate.Length(max=10000), **kw)  # noqa: E731
+PERMISSION = validate.OneOf(("read", "edit"))
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Paging(Strict):
+    limit = fields.Integer(validate=validate.Range(min=1, max=200))
+    cursor = fields.String()
+
+
+class UserIn(Strict):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Short()
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), load_default=list)
+    team = Short()
+    hourly_rate = fields.Decimal(allow_none=True, places=2, as_string=True, validate=validate.Range(min=0))
+
+
+class CampaignIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True)
+    status = fields.String()
+    start_date = fields.Date(allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    budget = fields.Decimal(allow_none=True, as_string=True)
+    expected_revenue = fields.Decimal(allow_none=True, as_string=True)
+    expected_leads = fields.Integer(allow_none=True)
+    currency = Short()
+    parent_id = Short()
+    owner_id = Short()
+    description = Long()
+
+
+class CampaignPatch(CampaignIn):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    type = fields.String()
+
+
+class CampaignFilters(Paging):
+    status = fields.String()
+    type = fields.String()
+    owner_id = fields.String()
+    parent_id = fields.String()
+    q = fields.String()
+    include_archived = fields.Boolean()
+
+
+class RuleRef(Strict):
+    rule_id = fields.String(required=True)
+
+
+class Contact(Strict):
+    name, title, phone, mobile, email = Short(), Short(), Short(), Short(), Short()
+
+
+class Company(Strict):
+    name, industry, city, province, country = Short(), Short(), Short(), Short(), Short()
+    address, phone, website = Long(), Short(), Short()
+
+
+class Need(Strict):
+    description, products, budget, timeframe = Long(), Long(), Short(), Short()
+
+
+class LeadIn(Strict):
+    campaign_id = Short()
+    pool_id = Short()
+    owner_id = Short()
+    source = Short()
+    contact = fields.Nested(Contact, allow_none=True)
+    company = fields.Nested(Company, allow_none=True)
+    need = fields.Nested(Need, allow_none=True)
+    tags = fields.List(fields.String(), allow_none=True)
+
+
+class LeadFilters(Paging):
+    campaign_id = fields.String()
+    status = fields.String()
+    owner_id = fields.String()
+    assignee_id = fields.String()
+    pool_id = fields.String()
+    source = fields.String()
+    tag = fields.String()
+    q = fields.String()
+
+
+class Permissions(Strict):
+    contact = fields.String(validate=PERMISSION)
+    company = fields.String(validate=PERMISSION)
+    need = fields.String(validate=PERMISSION)
+
+
+class AssignmentIn(Strict):
+    user_id = fields.String(required=True)
+    permissions = fields.Nested(Permissions, load_default=dict)
+
+
+class RuleIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = Long()
+    active = fields.Boolean()
+    usable_by = fields.List(fields.String())
+    recipients = fields.List(fields.Nested(AssignmentIn), required=True)
+    distribution = fields.String()
+    condition = fields.Dict(allow_none=True)
+    condition_text = Long()

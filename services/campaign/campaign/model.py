@@ -1,0 +1,99 @@
+"""Campaigns (C1): fields, types and the status lifecycle. Pure Python."""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from crmkit.envelope import iso
+from crmkit.errors import Conflict, Invalid
+
+TYPES = ("trade_show", "seminar", "web_registration", "customer_pyramid", "lead_reactivation",
+         "email", "advertising", "telemarketing", "other")
+STATUSES = ("planned", "active", "completed", "aborted")
+TRANSITIONS = {
+    "planned": {"active", "aborted"},
+    "active": {"completed", "aborted"},
+    "completed": set(),
+    "aborted": set(),
+}
+EDITABLE = ("name", "type", "status", "start_date", "end_date", "budget", "expected_revenue",
+            "expected_leads", "currency", "parent_id", "owner_id", "description")
+MONEY = ("budget", "expected_revenue")
+
+
+def money(value):
+    return None if value is None else f"{Decimal(value).quantize(Decimal('0.01'))}"
+
+
+@dataclass
+class Campaign:
+    id: str
+    name: str
+    type: str
+    owner_id: str | None
+    created_at: object
+    updated_at: object
+    status: str = "planned"
+    start_date: object = None
+    end_date: object = None
+    budget: Decimal | None = None
+    expected_revenue: Decimal | None = None
+    expected_leads: int | None = None
+    currency: str = "CNY"
+    parent_id: str | None = None
+    description: str | None = None
+    archived_at: object = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, *, id, now, owner_id, **fields_):
+        campaign = cls(id=id, owner_id=owner_id, created_at=now, updated_at=now,
+                       name=fields_.pop("name"), type=fields_.pop("type"))
+        for key, value in fields_.items():
+            if value is not None:
+                setattr(campaign, key, value)
+        campaign._check_dates()
+        return campaign
+
+    def update(self, changes, now):
+        """Apply a partial update; returns {field: {"from", "to"}}. Status moves are checked."""
+        if self.archived_at is not None:
+            raise Conflict("An archived campaign cannot be changed.")
+        diff = {}
+        if "status" in changes and changes["status"] != self.status:
+            if changes["status"] not in TRANSITIONS[self.status]:
+                raise Conflict(f"A campaign cannot go from {self.status} to {changes['status']}.",
+                               {"status": f"Allowed from {self.status}: "
+                                          f"{', '.join(sorted(TRANSITIONS[self.status])) or 'none'}."})
+        for key in EDITABLE:
+            if key in changes and changes[key] != getattr(self, key):
+                if key == "name" and not changes[key]:
+                    raise Invalid("A campaign needs a name.", {"name": "Must not be empty."})
+                diff[key] = {"from": _plain(getattr(self, key)), "to": _plain(changes[key])}
+                setattr(self, key, changes[key])
+        if diff:
+            self._check_dates()
+            self.updated_at = now
+        return diff
+
+    def _check_dates(self):
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise Invalid("A campaign cannot end before it starts.",
+                          {"end_date": "Must not be before start_date."})
+
+    def to_dict(self):
+        return {
+            "id": self.id, "name": self.name, "type": self.type, "status": self.status,
+            "start_date": _plain(self.start_date), "end_date": _plain(self.end_date),
+            "budget": money(self.budget), "expected_revenue": money(self.expected_revenue),
+            "expected_leads": self.expected_leads, "currency": self.currency,
+            "parent_id": self.parent_id, "owner_id": self.owner_id, "description": self.description,
+            "archived": self.archived_at is not None, "archived_at": iso(self.archived_at),
+            "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
+        }
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return money(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

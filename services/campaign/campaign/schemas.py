@@ -1,0 +1,45 @@
+"""marshmallow schemas at the campaign service's RPC boundary."""
+from marshmallow import RAISE, Schema, fields, validate
+
+from .model import STATUSES, TYPES
+
+SHORT = validate.Length(max=200)
+
+
+class CampaignFields(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    start_date = fields.Date(allow_none=True)
+    end_date = fields.Date(allow_none=True)
+    budget = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    expected_revenue = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    expected_leads = fields.Integer(allow_none=True, validate=validate.Range(min=0))
+    currency = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
+    parent_id = fields.String(allow_none=True, validate=SHORT)
+    owner_id = fields.String(allow_none=True, validate=SHORT)
+    description = fields.String(allow_none=True, validate=validate.Length(max=10000))
+
+
+class CreateCampaign(CampaignFields):
+    pass
+
+
+class UpdateCampaign(CampaignFields):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    type = fields.String(validate=validate.OneOf(TYPES))
+
+
+class CampaignFilters(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String()
+    type = fields.String()
+    owner_id = fields.String()
+    parent_id = fields.String()
+    q = fields.String(validate=SHORT)
+    include_archived = fields.Boolean()

@@ -1,0 +1,42 @@
+"""The campaign service's Nameko entrypoints: thin translators only."""
+from pathlib import Path
+
+from nameko.rpc import rpc
+
+from crmkit.errors import EXPECTED, load_or_invalid
+from crmkit.glue import Context, OperationsMixin, Storage
+
+from . import handlers, schemas
+from .db import CampaignUnitOfWork, metadata
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+class CampaignService(OperationsMixin):
+    name = "campaign"
+
+    storage = Storage(CampaignUnitOfWork, metadata)
+    ctx = Context()
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_campaign(self, payload):
+        """C1: create a campaign. Raises Invalid. Emits campaign.created."""
+        cmd = load_or_invalid(schemas.CreateCampaign(), payload)
+        return handlers.create_campaign(cmd, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_campaign(self, campaign_id):
+        """The campaign (archived ones too). Raises NotFound."""
+        return handlers.get_campaign(campaign_id, self.storage)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_campaigns(self, filters=None, limit=None, cursor=None):
+        """Campaigns, newest first; archived ones only with include_archived. Raises Invalid."""
+        filters = load_or_invalid(schemas.CampaignFilters(), filters or {})
+        return handlers.list_campaigns(filters, self.storage, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_campaign(self, campaign_id, payload):
+        """C1: partial update. Raises NotFound, Invalid, Conflict, Forbidden. Emits campaign.updated."""
+        changes = load_or_invalid(schemas.UpdateCampaign(), payload)
+        return handlers.update_campaign(campaign_id, changes, self.storage, self.ctx)

@@ -1,0 +1,187 @@
+"""The lead service's tables, repositories and unit of work (SQLAlchemy 2 Core)."""
+import json
+
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text,
+                        delete, insert, select, update)
+
+from crmkit.db import BigId, SqlUnitOfWork, messaging_tables
+
+from .model import SECTION_FIELDS, KnownCampaign, Lead
+
+metadata = MetaData()
+outbox, inbox = messaging_tables(metadata)
+
+SECTION_COLUMNS = [f"{section}_{key}" for section, keys in SECTION_FIELDS.items() for key in keys]
+_LONG = {"need_description", "need_products", "company_address"}
+
+leads = Table(
+    "leads", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("campaign_id", String(32), index=True),
+    Column("pool_id", String(32), index=True),
+    Column("owner_id", String(32), index=True),
+    Column("source", String(50), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("invalid_reason", String(200)),
+    *[Column(name, Text if name in _LONG else String(200)) for name in SECTION_COLUMNS],
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("request_key", String(100), unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),
+)
+
+lead_assignees = Table(
+    "lead_assignees", metadata,
+    Column("lead_id", String(32), ForeignKey("leads.id"), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("perm_contact", String(4), nullable=False),
+    Column("perm_company", String(4), nullable=False),
+    Column("perm_need", String(4), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("assigned_by", String(32)),
+    Index("ix_lead_assignees_user", "user_id"),
+)
+
+lead_history = Table(
+    "lead_history", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("lead_id", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor_id", String(32)),
+    Column("action", String(50), nullable=False),
+    Column("changes", Text, nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("reason", Text),
+    Index("ix_lead_history_lead", "lead_id", "id"),
+)
+
+known_campaigns = Table(
+    "known_campaigns", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("status", String(20)),
+    Column("archived", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+
+class LeadRepository:
+    def __init__(self, session):
+        self.session = session
+
+    def add(self, lead: Lead):
+        row = {"id": lead.id, "campaign_id": lead.campaign_id, "pool_id": lead.pool_id,
+               "owner_id": lead.owner_id, "source": lead.source, "status": lead.status,
+               "invalid_reason": lead.invalid_reason, "tags": json.dumps(lead.tags, ensure_ascii=False),
+               "request_key": lead.request_key, "created_at": lead.created_at,
+               "updated_at": lead.updated_at}
+        for section, keys in SECTION_FIELDS.items():
+            values = getattr(lead, section)
+            row.update({f"{section}_{key}": values.get(key) for key in keys})
+        self.session.execute(insert(leads).values(**row))
+        self._write_assignees(lead, lead.created_at, None)
+
+    def get(self, lead_id) -> Lead | None:
+        row = self.session.execute(select(leads).where(
+            leads.c.id == lead_id, leads.c.deleted_at.is_(None))).mappings().first()
+        return self._load([row])[0] if row else None
+
+    def by_request_key(self, key) -> Lead | None:
+        row = self.session.execute(select(leads).where(leads.c.request_key == key)).mappings().first()
+        return self._load([row])[0] if row else None
+
+    def list(self, filters: dict, limit: int, after: str | None):
+        query = select(leads).where(leads.c.deleted_at.is_(None))
+        for key in ("campaign_id", "status", "owner_id", "pool_id", "source"):
+            if filters.get(key):
+                query = query.where(getattr(leads.c, key) == filters[key])
+        if filters.get("assignee_id"):
+            query = query.where(leads.c.id.in_(select(lead_assignees.c.lead_id).where(
+                lead_assignees.c.user_id == filters["assignee_id"])))
+        if filters.get("tag"):
+            query = query.where(leads.c.tags.contains(json.dumps(filters["tag"], ensure_ascii=False)))
+        if filters.get("q"):
+            pattern = f"%{filters['q']}%"
+            query = query.where(leads.c.contact_name.ilike(pattern) | leads.c.company_name.ilike(pattern)
+                                | leads.c.contact_email.ilike(pattern) | leads.c.contact_phone.ilike(pattern)
+                                | leads.c.contact_mobile.ilike(pattern))
+        if after:
+            query = query.where(leads.c.id < after)
+        rows = self.session.execute(query.order_by(leads.c.id.desc()).limit(limit + 1)).mappings().all()
+        return self._load(rows)
+
+    def save_assignees(self, lead: Lead, now, actor_id):
+        self._write_assignees(lead, now, actor_id)
+        self.session.execute(update(leads).where(leads.c.id == lead.id).values(updated_at=lead.updated_at))
+
+    def _write_assignees(self, lead, now, actor_id):
+        self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id == lead.id))
+        if lead.assignees:
+            self.session.execute(insert(lead_assignees), [
+                {"lead_id": lead.id, "user_id": user, "perm_contact": perms["contact"],
+                 "perm_company": perms["company"], "perm_need": perms["need"],
+                 "assigned_at": now, "assigned_by": actor_id}
+                for user, perms in lead.assignees.items()])
+
+    def _load(self, rows):
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        assigned = {}
+        for a in self.session.execute(select(lead_assignees).where(lead_assignees.c.lead_id.in_(ids))
+                                      .order_by(lead_assignees.c.assigned_at)).mappings():
+            assigned.setdefault(a["lead_id"], {})[a["user_id"]] = {
+                "contact": a["perm_contact"], "company": a["perm_company"], "need": a["perm_need"]}
+        result = []
+        for row in rows:
+            sections = {section: {key: row[f"{section}_{key}"] for key in keys
+                                  if row[f"{section}_{key}"] is not None}
+                        for section, keys in SECTION_FIELDS.items()}
+            result.append(Lead(
+                id=row["id"], owner_id=row["owner_id"], created_at=row["created_at"],
+                updated_at=row["updated_at"], campaign_id=row["campaign_id"], pool_id=row["pool_id"],
+                source=row["source"], status=row["status"], invalid_reason=row["invalid_reason"],
+                tags=json.loads(row["tags"] or "[]"), assignees=assigned.get(row["id"], {}),
+                request_key=row["request_key"], **sections))
+        return result
+
+
+class HistoryRepository:
+    def __init__(self, session):
+        self.session = session
+
+    def record(self, lead_id, at, ctx, action, changes, reason=None):
+        self.session.execute(insert(lead_history).values(
+            lead_id=lead_id, at=at, actor_id=ctx.user_id, action=action,
+            changes=json.dumps(changes, ensure_ascii=False, default=str),
+            channel=ctx.channel, reason=reason or ctx.reason))
+
+    def list(self, lead_id, limit, after):
+        query = select(lead_history).where(lead_history.c.lead_id == lead_id)
+        if after:
+            query = query.where(lead_history.c.id > after)
+        return self.session.execute(query.order_by(lead_history.c.id).limit(limit + 1)).mappings().all()
+
+
+class CampaignRepository:
+    def __init__(self, session):
+        self.session = session
+
+    def get(self, campaign_id) -> KnownCampaign | None:
+        row = self.session.execute(select(known_campaigns).where(
+            known_campaigns.c.id == campaign_id)).mappings().first()
+        return KnownCampaign(row["id"], row["status"], bool(row["archived"])) if row else None
+
+    def put(self, campaign: KnownCampaign, at):
+        values = {"status": campaign.status, "archived": campaign.archived, "updated_at": at}
+        done = self.session.execute(update(known_campaigns).where(
+            known_campaigns.c.id == campaign.id).values(**values)).rowcount
+        if not done:
+            self.session.execute(insert(known_campaigns).values(id=campaign.id, **values))
+
+
+class LeadUnitOfWork(SqlUnitOfWork):
+    def start(self):
+        self.leads = LeadRepository(self.session)
+        self.history = HistoryRepository(self.session)
+        self.campaigns = CampaignRepository(self.session)

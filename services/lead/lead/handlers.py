@@ -1,0 +1,137 @@
+"""Lead use cases, one function each. Pure: they see a unit of work and a RequestContext."""
+from crmkit import paging
+from crmkit.envelope import iso, new_id, now
+from crmkit.errors import Forbidden, Invalid, NotFound
+from crmkit.inbox import handle_once
+
+from .model import KnownCampaign, Lead
+
+ASSIGNING_ROLES = {"admin", "marketing_director", "sales_manager", "market_manager"}
+INTERNAL_CHANNELS = {"rule", "event", "import", "web_form"}
+
+
+def _require(lead, lead_id):
+    if lead is None:
+        raise NotFound(f"Lead {lead_id} does not exist.", {"lead_id": lead_id})
+    return lead
+
+
+def ensure_campaign_open(campaign_id, uow, fetch_campaign):
+    """A new lead may join only a campaign that exists and is not archived (C8).
+
+    The lead service keeps its own copy of the campaigns it has seen; the first
+    lead of a campaign asks the campaign service once.
+    """
+    with uow:
+        known = uow.campaigns.get(campaign_id)
+    if known is None:
+        try:
+            remote = fetch_campaign(campaign_id)
+        except NotFound:
+            raise Invalid("The campaign does not exist.", {"campaign_id": "No such campaign."}) from None
+        known = KnownCampaign(campaign_id, remote.get("status"), bool(remote.get("archived")))
+        with uow:
+            uow.campaigns.put(known, now())
+            uow.commit()
+    known.require_open()
+
+
+def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
+    """L1: store a lead (raw) with its history row and lead.created, in one commit."""
+    if cmd.get("campaign_id"):
+        ensure_campaign_open(cmd["campaign_id"], uow, fetch_campaign)
+    with uow:
+        if request_key:
+            existing = uow.leads.by_request_key(request_key)
+            if existing is not None:  # a redelivered request: answer as the first time
+                return existing.to_dict()
+        moment = now()
+        lead = Lead.create(
+            id=new_id(), now=moment, owner_id=cmd.get("owner_id") or ctx.user_id,
+            contact=cmd.get("contact"), company=cmd.get("company"), need=cmd.get("need"),
+            campaign_id=cmd.get("campaign_id"), pool_id=cmd.get("pool_id"), source=cmd.get("source"),
+            tags=cmd.get("tags"), request_key=request_key)
+        uow.leads.add(lead)
+        uow.history.record(lead.id, moment, ctx, "created", lead.created_changes())
+        uow.emit("lead.created", lead.to_dict(), ctx)
+        uow.commit()
+    return lead.to_dict()
+
+
+def get_lead(lead_id, uow):
+    with uow:
+        return _require(uow.leads.get(lead_id), lead_id).to_dict()
+
+
+def list_leads(filters, uow, limit=None, cursor=None):
+    limit = paging.limit_of(limit)
+    after = paging.decode(cursor)
+    with uow:
+        items = [lead.to_dict() for lead in uow.leads.list(filters, limit, after)]
+    return paging.page(items, limit, key=lambda item: item["id"])
+
+
+def _may_assign(lead, ctx):
+    if ctx.channel in INTERNAL_CHANNELS:
+        return True
+    return ctx.user_id == lead.owner_id or bool(ASSIGNING_ROLES & set(ctx.roles))
+
+
+def assign_lead(lead_id, assignments, uow, ctx, decision_key=None):
+    """L2/L3/A9: add assignees with per-section permissions. Emits lead.assigned.
+
+    With a decision_key (a rule's decision) the call is idempotent: a repeat returns
+    the lead as it is and changes nothing.
+    """
+    with uow:
+        lead = _require(uow.leads.get(lead_id), lead_id)
+        if decision_key and uow.already_processed(decision_key, "assign_lead"):
+            return lead.to_dict()
+        if not _may_assign(lead, ctx):
+            raise Forbidden("Only the lead's owner or a manager may assign it.")
+        moment = now()
+        changes = {}
+        for assignment in assignments:
+            changes.update(lead.assign(assignment["user_id"], assignment.get("permissions"), moment))
+        if changes:
+            uow.leads.save_assignees(lead, moment, ctx.user_id)
+            uow.history.record(lead.id, moment, ctx, "assigned", changes)
+            data = lead.to_dict()
+            data["assigned"] = [{"user_id": a["user_id"], "permissions": lead.assignees[a["user_id"]]}
+                                for a in assignments]
+            uow.emit("lead.assigned", data, ctx)
+        if decision_key:
+            uow.mark_processed(decision_key, "assign_lead")
+        uow.commit()
+    return lead.to_dict()
+
+
+def get_history(lead_id, uow, limit=None, cursor=None):
+    """L15: the lead's change log, oldest first."""
+    limit = paging.limit_of(limit)
+    after = paging.decode(cursor)
+    with uow:
+        _require(uow.leads.get(lead_id), lead_id)
+        rows = uow.history.list(lead_id, limit, after)
+        items = [{"at": iso(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
+                  "changes": _json(r["changes"]), "channel": r["channel"], "reason": r["reason"],
+                  "_seq": r["id"]} for r in rows]
+    result = paging.page(items, limit, key=lambda item: item["_seq"])
+    for item in result["items"]:
+        item.pop("_seq")
+    return result
+
+
+def _json(text):
+    import json
+    return json.loads(text)
+
+
+def on_campaign_event(event, uow):
+    """Keep the lead service's copy of campaigns current (status, archived)."""
+    data = event["data"]
+
+    def effect():
+        uow.campaigns.put(KnownCampaign(data["id"], data.get("status"), bool(data.get("archived"))),
+                          now())
+    return handle_once(uow, event, "lead.on_campaign_event", effect)

@@ -1,0 +1,133 @@
+"""Leads: "contact@company" in three sections, an owner and assignees (L1, L2, L3, L6).
+
+Pure Python: no Nameko, no SQLAlchemy.
+"""
+from dataclasses import dataclass, field
+
+from crmkit.envelope import iso
+from crmkit.errors import Conflict, Invalid
+
+SECTION_FIELDS = {
+    "contact": ("name", "title", "phone", "mobile", "email"),
+    "company": ("name", "industry", "city", "province", "country", "address", "phone", "website"),
+    "need": ("description", "products", "budget", "timeframe"),
+}
+SECTIONS = tuple(SECTION_FIELDS)
+PERMISSIONS = ("read", "edit")
+DEFAULT_PERMISSIONS = {"contact": "edit", "company": "edit", "need": "edit"}
+STATUSES = ("raw", "usable", "working", "converted", "invalid")
+TRANSITIONS = {
+    "raw": {"usable", "working", "invalid"},
+    "usable": {"working", "invalid"},
+    "working": {"usable", "invalid"},
+    "invalid": {"raw", "usable"},
+    "converted": set(),
+}
+
+
+def clean_section(name, values):
+    """Trim strings, drop empties; unknown keys are the schema's business, not ours."""
+    cleaned = {}
+    for key in SECTION_FIELDS[name]:
+        value = (values or {}).get(key)
+        if isinstance(value, str):
+            value = value.strip()
+        if value not in (None, ""):
+            cleaned[key] = value
+    return cleaned
+
+
+def permissions_of(given):
+    perms = dict(DEFAULT_PERMISSIONS)
+    for section, value in (given or {}).items():
+        if section not in SECTIONS:
+            raise Invalid("Unknown section.", {f"permissions.{section}": "Not a lead section."})
+        if value not in PERMISSIONS:
+            raise Invalid("A section permission is edit or read.",
+                          {f"permissions.{section}": "Must be edit or read."})
+        perms[section] = value
+    return perms
+
+
+@dataclass
+class Lead:
+    id: str
+    owner_id: str | None
+    created_at: object
+    updated_at: object
+    campaign_id: str | None = None
+    pool_id: str | None = None
+    source: str = "manual"
+    status: str = "raw"
+    invalid_reason: str | None = None
+    contact: dict = field(default_factory=dict)
+    company: dict = field(default_factory=dict)
+    need: dict = field(default_factory=dict)
+    tags: list = field(default_factory=list)
+    assignees: dict = field(default_factory=dict)  # user_id -> {"contact": "edit", ...}
+    request_key: str | None = None
+
+    @classmethod
+    def create(cls, *, id, now, owner_id, contact=None, company=None, need=None, campaign_id=None,
+               pool_id=None, source=None, tags=None, request_key=None):
+        contact = clean_section("contact", contact)
+        company = clean_section("company", company)
+        if not contact.get("name") and not company.get("name"):
+            message = "A lead needs a contact name or a company name."
+            raise Invalid(message, {"contact.name": message, "company.name": message})
+        return cls(id=id, owner_id=owner_id, created_at=now, updated_at=now,
+                   campaign_id=campaign_id, pool_id=pool_id, source=source or "manual",
+                   contact=contact, company=company, need=clean_section("need", need),
+                   tags=sorted(set(tags or [])), request_key=request_key)
+
+    def assign(self, user_id, permissions, now):
+        """Give user_id the lead with per-section permissions; returns the changes (L2, L3)."""
+        if self.status == "converted":
+            raise Conflict("A converted lead is not assigned any more.")
+        perms = permissions_of(permissions)
+        before = self.assignees.get(user_id)
+        if before == perms:
+            return {}
+        self.assignees[user_id] = perms
+        self.updated_at = now
+        return {f"assignees.{user_id}": {"from": before, "to": perms}}
+
+    def created_changes(self):
+        changes = {f"{section}.{key}": {"from": None, "to": value}
+                   for section in SECTIONS for key, value in getattr(self, section).items()}
+        for key in ("campaign_id", "pool_id", "owner_id", "source", "status"):
+            if getattr(self, key) is not None:
+                changes[key] = {"from": None, "to": getattr(self, key)}
+        return changes
+
+    def to_dict(self):
+        return {
+            "id": self.id,
+            "campaign_id": self.campaign_id,
+            "pool_id": self.pool_id,
+            "owner_id": self.owner_id,
+            "source": self.source,
+            "status": self.status,
+            "invalid_reason": self.invalid_reason,
+            "contact": {key: self.contact.get(key) for key in SECTION_FIELDS["contact"]},
+            "company": {key: self.company.get(key) for key in SECTION_FIELDS["company"]},
+            "need": {key: self.need.get(key) for key in SECTION_FIELDS["need"]},
+            "tags": list(self.tags),
+            "assignees": [{"user_id": user, "permissions": dict(perms)}
+                          for user, perms in self.assignees.items()],
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class KnownCampaign:
+    """The lead service's copy of what it must know of a campaign: does it take leads?"""
+    id: str
+    status: str | None = None
+    archived: bool = False
+
+    def require_open(self):
+        if self.archived:
+            raise Conflict("The campaign is archived and takes no new leads.",
+                           {"campaign_id": "Archived campaign."})
