@@ -100,12 +100,24 @@ class Stack:
     def kill(self, name, index=0):
         self.stop_process(name, index, signal.SIGKILL)
 
-    def stop(self):
-        for name, index in list(self.procs):
-            if name == "gateway":
-                self.stop_process(name, index)
-        for name, index in list(self.procs):
-            self.stop_process(name, index)
+    def stop(self, timeout=15):
+        """SIGTERM the gateway, then every service at once; SIGKILL what outlives the timeout."""
+        for group in (["gateway"], list(SERVICES)):
+            procs = [(key, proc) for key, proc in self.procs.items() if key[0] in group]
+            for _key, proc in procs:
+                if proc.poll() is None:
+                    try:
+                        os.killpg(proc.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + timeout
+            for key, proc in procs:
+                try:
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                self.procs.pop(key, None)
 
     def __enter__(self):
         return self.start()

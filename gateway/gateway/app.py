@@ -43,8 +43,8 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     app.extensions["crm_settings"] = settings
 
     api = CrmApi(app)
-    from .resources import campaigns, health, leads, reports, rules, users as user_resources
-    for module in (health, user_resources, campaigns, leads, rules, reports):
+    from .resources import campaigns, health, leads, ops, reports, rules, users as user_resources
+    for module in (health, user_resources, campaigns, leads, rules, reports, ops):
         api.register_blueprint(module.blp)
     errors.register(app)
     app.before_request(auth.authenticate)

@@ -44,8 +44,27 @@ class ApiError(Exception):
         self.code = code or HTTP_CODES.get(status, "error")
 
 
+def _drain_body(cap=64 * 1024 * 1024):
+    """Read an unread request body before answering, so the client sees our 413, not a reset."""
+    from flask import request
+
+    stream = request.environ.get("wsgi.input")
+    expected = request.content_length
+    read = 0
+    try:
+        while stream is not None and read < cap and (expected is None or read < expected):
+            chunk = stream.read(65536 if expected is None else min(65536, expected - read))
+            if not chunk:
+                break
+            read += len(chunk)
+    except Exception:  # noqa: BLE001 - the client went away; nothing to answer
+        pass
+
+
 def handle_http_exception(error: HTTPException):
     status = error.code or 500
+    if status == 413:
+        _drain_body()
     details = {}
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
