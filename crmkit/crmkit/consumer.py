@@ -14,7 +14,7 @@ import traceback
 from functools import partial
 
 from nameko.containers import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from . import envelope, topology
 from .db import AlreadyProcessed
@@ -25,7 +25,27 @@ log = logging.getLogger(__name__)
 ATTEMPT_HEADER = "x-crm-attempt"
 
 
+class ParkingQueueConsumer(QueueConsumer):
+    """Nameko's QueueConsumer, except that a body kombu cannot decode is parked.
+
+    kombu's ConsumerMixin.on_decode_error logs and *acks* such a message: a silent drop.
+    """
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            if hasattr(provider, "handle_undecodable"):
+                consumer.on_decode_error = partial(self._undecodable, provider)
+        return consumers
+
+    def _undecodable(self, provider, message, exc):
+        self.container.spawn_managed_thread(partial(provider.handle_undecodable, message, exc),
+                                            identifier="park-undecodable")
+
+
 class ReliableEventConsumer(Consumer):
+    queue_consumer = ParkingQueueConsumer()
+
     def __init__(self, subscription_name, **kwargs):
         self.subscription = topology.SUBSCRIPTIONS[subscription_name]
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
@@ -60,6 +80,9 @@ class ReliableEventConsumer(Consumer):
                                         handle_result=partial(self.handle_result, message))
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    def handle_undecodable(self, message, exc):
+        self._park(message, f"MalformedEvent: the body cannot be decoded: {exc}")
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):

@@ -126,7 +126,12 @@ class Operations(DependencyProvider):
             for sub in self.subscriptions:
                 if subscription and sub.name != subscription:
                     continue
-                while limit is None or moved < limit:
+                # Only what is parked now: a replayed message that fails again is parked
+                # again, and must not be picked up by this same replay.
+                _, waiting, _ = channel.queue_declare(queue=sub.parked_queue, passive=True)
+                for _ in range(waiting):
+                    if limit is not None and moved >= limit:
+                        break
                     message = channel.basic_get(sub.parked_queue, no_ack=False)
                     if message is None:
                         break

@@ -36,6 +36,15 @@ class RpcPool:
         return standalone, standalone.start()
 
     def call(self, service, method, *args, context=None, timeout=None, **kwargs):
+        """Call service.method; a broken pooled connection (say, after a broker restart) is
+        replaced and the call tried once more. Writes are safe to repeat: creates carry a
+        request key and the rest are idempotent."""
+        try:
+            return self._call(service, method, args, kwargs, context, timeout)
+        except ServiceUnavailable:
+            return self._call(service, method, args, kwargs, context, timeout)
+
+    def _call(self, service, method, args, kwargs, context, timeout):
         if not self._slots.acquire(timeout=self._timeout):
             raise ServiceUnavailable("Too many requests in flight.")
         item = None
