@@ -7,6 +7,11 @@ import subprocess
 import urllib.parse
 import uuid
 
+# --import-mode=importlib names test modules after their folders (crmkit/tests →
+# crmkit.tests) and would register the project folders crmkit/ and gateway/ as empty
+# namespace packages, hiding the real ones. Import the real packages first.
+import crmkit  # noqa: F401
+import gateway  # noqa: F401
 import pytest
 
 from tests.support import (ADMIN_TOKEN, BASE_AMQP, Api, create_pg_databases, drop_pg_databases,

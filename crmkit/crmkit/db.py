@@ -7,7 +7,6 @@ PostgreSQL goes through psycopg2, which eventlet's monkey patch makes cooperativ
 from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table,
                         Text, create_engine, event, func, insert, select)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
 
 from . import envelope
 
@@ -120,8 +119,13 @@ class SqlUnitOfWork:
         return row is not None
 
     def mark_processed(self, event_id, handler):
-        self.session.execute(insert(self._inbox).values(
-            event_id=event_id, handler=handler, processed_at=envelope.now()))
+        """Record the event as handled; a concurrent duplicate raises AlreadyProcessed."""
+        try:
+            self.session.execute(insert(self._inbox).values(
+                event_id=event_id, handler=handler, processed_at=envelope.now()))
+        except IntegrityError as exc:
+            self.rollback()
+            raise AlreadyProcessed() from exc
 
     def commit(self):
         events, self.events = self.events, []
@@ -146,7 +150,9 @@ class SqlUnitOfWork:
 
 
 def session_factory(engine):
-    return sessionmaker(bind=writer(engine), expire_on_commit=False)
+    """Units of work run on a plain Connection (Core): the ORM Session's bookkeeping
+    cost a fifth of the CPU and bought nothing here."""
+    return writer(engine).connect
 
 
 def outbox_pending(engine, outbox) -> dict:

@@ -46,7 +46,10 @@ def flatten_messages(messages, prefix="") -> dict:
     flat = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema" and prefix:  # the nested object itself is wrong: name the field
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
             flat.update(flatten_messages(value, path))
     elif isinstance(messages, (list, tuple)):
         if messages and all(isinstance(m, str) for m in messages):

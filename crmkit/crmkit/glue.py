@@ -2,8 +2,11 @@
 import logging
 
 import eventlet
+from nameko.amqp.publish import Publisher
+from nameko.constants import (AMQP_SSL_CONFIG_KEY, DEFAULT_SERIALIZER, DEFAULT_TRANSPORT_OPTIONS,
+                              LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import MethodProxy, Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 
 from . import errors, topology
 from .context import RequestContext
@@ -22,6 +25,45 @@ for _cls in errors.EXPECTED:
 
 class ServiceUnavailable(Exception):
     """A service this one depends on did not answer in time."""
+
+
+class _UnconfirmedPublisher(Publisher):
+    """RPC requests and replies need no broker confirm: the caller has a timeout.
+
+    Its own transport_options dict: Nameko's Publisher writes `confirm_publish` into
+    the dict it holds, which would otherwise be shared with confirmed publishers.
+    """
+    use_confirms = False
+    transport_options = dict(DEFAULT_TRANSPORT_OPTIONS)
+
+
+class _Responder(Responder):
+    publisher_cls = _UnconfirmedPublisher
+
+
+class _RpcConsumer(RpcConsumer):
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = _Responder(
+            config["AMQP_URI"], get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class _Rpc(Rpc):
+    rpc_consumer = _RpcConsumer()
+
+
+rpc = _Rpc.decorator
+"""Nameko's @rpc, replying without publisher confirms. Every service uses this one
+(mixing it with nameko.rpc.rpc would put two consumers on one queue)."""
+
+
+class _UnconfirmedMethodProxy(MethodProxy):
+    publisher_cls = _UnconfirmedPublisher
 
 
 class Storage(DependencyProvider):
@@ -71,7 +113,8 @@ class _TimedProxy:
         self._proxy, self._timeout, self._service = proxy, timeout, service
 
     def __getattr__(self, name):
-        method = getattr(self._proxy, name)
+        proxy = self._proxy
+        method = _UnconfirmedMethodProxy(proxy.worker_ctx, proxy.service_name, name, proxy.reply_listener)
 
         def call(*args, **kwargs):
             reply = method.call_async(*args, **kwargs)

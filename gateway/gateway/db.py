@@ -51,7 +51,16 @@ class UserStore:
         self.engine = make_engine(url, pool_size=8)
 
     def bootstrap_admin(self, admin_token: str):
-        """The administrator of API.md: its token comes from CRM_ADMIN_TOKEN."""
+        """The administrator of API.md: its token comes from CRM_ADMIN_TOKEN.
+
+        Gateway replicas starting together may race here; the loser finds the rows there.
+        """
+        try:
+            self._bootstrap_admin(admin_token)
+        except IntegrityError:
+            self._bootstrap_admin(admin_token)
+
+    def _bootstrap_admin(self, admin_token):
         with self.engine.begin() as conn:
             if conn.execute(select(users.c.id).where(users.c.id == ADMIN_ID)).first() is None:
                 conn.execute(insert(users).values(id=ADMIN_ID, username="admin", name="Administrator",

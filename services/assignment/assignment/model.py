@@ -41,7 +41,7 @@ def check_condition(node, path="condition"):
     unknown = set(node) - {"field", "op", "value"}
     if unknown:
         raise Invalid("Unknown keys in a condition.", {f"{path}.{k}": "Unknown key." for k in sorted(unknown)})
-    if node.get("field") not in FIELDS:
+    if not isinstance(node.get("field"), str) or node["field"] not in FIELDS:
         raise Invalid(f"Unknown field {node.get('field')!r}.", {f"{path}.field": "Unknown field."})
     if node.get("op") not in OPS:
         raise Invalid(f"Unknown operator {node.get('op')!r}.",

@@ -1,11 +1,9 @@
 """The assignment service's Nameko entrypoints: thin translators only."""
 from pathlib import Path
 
-from nameko.rpc import rpc
-
 from crmkit.consumer import consume_events
 from crmkit.errors import EXPECTED, load_or_invalid
-from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage
+from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
 from . import handlers, schemas
 from .db import AssignmentUnitOfWork, metadata

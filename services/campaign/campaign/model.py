@@ -64,6 +64,8 @@ class Campaign:
                                {"status": f"Allowed from {self.status}: "
                                           f"{', '.join(sorted(TRANSITIONS[self.status])) or 'none'}."})
         for key in EDITABLE:
+            if key == "currency" and changes.get(key) is None:
+                continue  # a campaign always has a currency; null means "not given", as in create
             if key in changes and changes[key] != getattr(self, key):
                 if key == "name" and not changes[key]:
                     raise Invalid("A campaign needs a name.", {"name": "Must not be empty."})

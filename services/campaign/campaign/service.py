@@ -1,10 +1,8 @@
 """The campaign service's Nameko entrypoints: thin translators only."""
 from pathlib import Path
 
-from nameko.rpc import rpc
-
 from crmkit.errors import EXPECTED, load_or_invalid
-from crmkit.glue import Context, OperationsMixin, Storage
+from crmkit.glue import Context, OperationsMixin, Storage, rpc
 
 from . import handlers, schemas
 from .db import CampaignUnitOfWork, metadata

@@ -79,7 +79,8 @@ class LeadRepository:
             values = getattr(lead, section)
             row.update({f"{section}_{key}": values.get(key) for key in keys})
         self.session.execute(insert(leads).values(**row))
-        self._write_assignees(lead, lead.created_at, None)
+        if lead.assignees:
+            self._write_assignees(lead, lead.created_at, None)
 
     def get(self, lead_id) -> Lead | None:
         row = self.session.execute(select(leads).where(
@@ -110,18 +111,22 @@ class LeadRepository:
         rows = self.session.execute(query.order_by(leads.c.id.desc()).limit(limit + 1)).mappings().all()
         return self._load(rows)
 
-    def save_assignees(self, lead: Lead, now, actor_id):
-        self._write_assignees(lead, now, actor_id)
+    def save_assignees(self, lead: Lead, user_ids, now, actor_id):
+        """Write the given assignees as the lead now has them; the others keep their rows
+        (and so when and by whom they were assigned)."""
+        self.session.execute(delete(lead_assignees).where(
+            lead_assignees.c.lead_id == lead.id, lead_assignees.c.user_id.in_(list(user_ids))))
+        self._write_assignees(lead, now, actor_id, [u for u in user_ids if u in lead.assignees])
         self.session.execute(update(leads).where(leads.c.id == lead.id).values(updated_at=lead.updated_at))
 
-    def _write_assignees(self, lead, now, actor_id):
-        self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id == lead.id))
-        if lead.assignees:
+    def _write_assignees(self, lead, now, actor_id, user_ids=None):
+        users = list(lead.assignees) if user_ids is None else user_ids
+        if users:
             self.session.execute(insert(lead_assignees), [
-                {"lead_id": lead.id, "user_id": user, "perm_contact": perms["contact"],
-                 "perm_company": perms["company"], "perm_need": perms["need"],
+                {"lead_id": lead.id, "user_id": user, "perm_contact": lead.assignees[user]["contact"],
+                 "perm_company": lead.assignees[user]["company"], "perm_need": lead.assignees[user]["need"],
                  "assigned_at": now, "assigned_by": actor_id}
-                for user, perms in lead.assignees.items()])
+                for user in users])
 
     def _load(self, rows):
         if not rows:

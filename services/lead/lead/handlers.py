@@ -16,46 +16,50 @@ def _require(lead, lead_id):
     return lead
 
 
-def ensure_campaign_open(campaign_id, uow, fetch_campaign):
-    """A new lead may join only a campaign that exists and is not archived (C8).
-
-    The lead service keeps its own copy of the campaigns it has seen; the first
-    lead of a campaign asks the campaign service once.
-    """
-    with uow:
-        known = uow.campaigns.get(campaign_id)
-    if known is None:
-        try:
-            remote = fetch_campaign(campaign_id)
-        except NotFound:
-            raise Invalid("The campaign does not exist.", {"campaign_id": "No such campaign."}) from None
-        known = KnownCampaign(campaign_id, remote.get("status"), bool(remote.get("archived")))
-        with uow:
-            uow.campaigns.put(known, now())
-            uow.commit()
-    known.require_open()
+def fetch_known_campaign(campaign_id, fetch_campaign) -> KnownCampaign:
+    """Ask the campaign service once; a campaign it does not know is a field error."""
+    try:
+        remote = fetch_campaign(campaign_id)
+    except NotFound:
+        raise Invalid("The campaign does not exist.", {"campaign_id": "No such campaign."}) from None
+    return KnownCampaign(campaign_id, remote.get("status"), bool(remote.get("archived")))
 
 
 def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
-    """L1: store a lead (raw) with its history row and lead.created, in one commit."""
-    if cmd.get("campaign_id"):
-        ensure_campaign_open(cmd["campaign_id"], uow, fetch_campaign)
-    with uow:
-        if request_key:
-            existing = uow.leads.by_request_key(request_key)
-            if existing is not None:  # a redelivered request: answer as the first time
-                return existing.to_dict()
-        moment = now()
-        lead = Lead.create(
-            id=new_id(), now=moment, owner_id=cmd.get("owner_id") or ctx.user_id,
-            contact=cmd.get("contact"), company=cmd.get("company"), need=cmd.get("need"),
-            campaign_id=cmd.get("campaign_id"), pool_id=cmd.get("pool_id"), source=cmd.get("source"),
-            tags=cmd.get("tags"), request_key=request_key)
-        uow.leads.add(lead)
-        uow.history.record(lead.id, moment, ctx, "created", lead.created_changes())
-        uow.emit("lead.created", lead.to_dict(), ctx)
-        uow.commit()
-    return lead.to_dict()
+    """L1: store a lead (raw) with its history row and lead.created, in one commit.
+
+    A new lead may join only a campaign that exists and is not archived (C8). The lead
+    service keeps its own copy of the campaigns it has seen; for a campaign it has not
+    seen yet it leaves the transaction, asks the campaign service, and tries again.
+    """
+    campaign_id = cmd.get("campaign_id")
+    fetched = None
+    while True:
+        with uow:
+            if request_key:
+                existing = uow.leads.by_request_key(request_key)
+                if existing is not None:  # a redelivered request: answer as the first time
+                    return existing.to_dict()
+            moment = now()
+            if campaign_id:
+                known = uow.campaigns.get(campaign_id)
+                if known is None and fetched is not None:
+                    known = fetched
+                    uow.campaigns.put(known, moment)
+                if known is not None:
+                    known.require_open()
+            if not campaign_id or known is not None:
+                lead = Lead.create(
+                    id=new_id(), now=moment, owner_id=cmd.get("owner_id") or ctx.user_id,
+                    contact=cmd.get("contact"), company=cmd.get("company"), need=cmd.get("need"),
+                    campaign_id=campaign_id, pool_id=cmd.get("pool_id"), source=cmd.get("source"),
+                    tags=cmd.get("tags"), request_key=request_key)
+                uow.leads.add(lead)
+                uow.history.record(lead.id, moment, ctx, "created", lead.created_changes())
+                uow.emit("lead.created", lead.to_dict(), ctx)
+                uow.commit()
+                return lead.to_dict()
+        fetched = fetch_known_campaign(campaign_id, fetch_campaign)
 
 
 def get_lead(lead_id, uow):
@@ -94,7 +98,8 @@ def assign_lead(lead_id, assignments, uow, ctx, decision_key=None):
         for assignment in assignments:
             changes.update(lead.assign(assignment["user_id"], assignment.get("permissions"), moment))
         if changes:
-            uow.leads.save_assignees(lead, moment, ctx.user_id)
+            changed = [key.split(".", 1)[1] for key in changes]
+            uow.leads.save_assignees(lead, changed, moment, ctx.user_id)
             uow.history.record(lead.id, moment, ctx, "assigned", changes)
             data = lead.to_dict()
             data["assigned"] = [{"user_id": a["user_id"], "permissions": lead.assignees[a["user_id"]]}
@@ -127,11 +132,19 @@ def _json(text):
     return json.loads(text)
 
 
+CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
+                         "campaign.archived"}
+
+
 def on_campaign_event(event, uow):
-    """Keep the lead service's copy of campaigns current (status, archived)."""
+    """Keep the lead service's copy of campaigns current (status, archived).
+
+    Only events whose data is the campaign itself; others (expenses…) are marked seen.
+    """
     data = event["data"]
 
     def effect():
-        uow.campaigns.put(KnownCampaign(data["id"], data.get("status"), bool(data.get("archived"))),
-                          now())
+        if event["type"] in CAMPAIGN_STATE_EVENTS:
+            uow.campaigns.put(KnownCampaign(data["id"], data.get("status"), bool(data.get("archived"))),
+                              now())
     return handle_once(uow, event, "lead.on_campaign_event", effect)

@@ -2,11 +2,9 @@
 from dataclasses import replace
 from pathlib import Path
 
-from nameko.rpc import rpc
-
 from crmkit.consumer import consume_events
 from crmkit.errors import EXPECTED, load_or_invalid
-from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage
+from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
 from . import handlers, schemas
 from .db import LeadUnitOfWork, metadata

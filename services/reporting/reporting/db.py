@@ -40,10 +40,6 @@ class ReportRepository:
     def __init__(self, session):
         self.session = session
 
-    @property
-    def _conn(self):
-        return self.session.connection()
-
     def put_campaign(self, data, at):
         values = {"name": data.get("name"), "budget": data.get("budget"),
                   "expected_revenue": data.get("expected_revenue"), "updated_at": at}
@@ -62,7 +58,7 @@ class ReportRepository:
         return dict(row) if row else None
 
     def add(self, campaign_id, dimension, key, delta):
-        upsert_add(self._conn, counters, {"campaign_id": campaign_id, "dimension": dimension, "key": key},
+        upsert_add(self.session, counters, {"campaign_id": campaign_id, "dimension": dimension, "key": key},
                    "value", delta)
 
     def counts(self, campaign_id) -> dict:

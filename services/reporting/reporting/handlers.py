@@ -6,11 +6,17 @@ from crmkit.inbox import handle_once
 from .model import campaign_report
 
 
+CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
+                         "campaign.archived"}
+
+
 def on_campaign_event(event, uow):
+    """The campaign's name, budget and expected revenue, from events whose data is the campaign."""
     data = event["data"]
 
     def effect():
-        uow.reports.put_campaign(data, now())
+        if event["type"] in CAMPAIGN_STATE_EVENTS:
+            uow.reports.put_campaign(data, now())
     return handle_once(uow, event, "reporting.on_campaign_event", effect)
 
 
@@ -20,8 +26,8 @@ def on_lead_event(event, uow):
     campaign_id = data.get("campaign_id")
 
     def effect():
-        if not campaign_id:
-            return
+        if not campaign_id or not event["type"].startswith("lead."):
+            return  # activity.* and opportunity.* carry their own id in data.id, not a lead's
         reports = uow.reports
         known = reports.lead(data["id"])
         if known is None:  # the first event of a lead to arrive counts it, whatever its type

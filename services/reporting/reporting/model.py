@@ -1,11 +1,11 @@
 """Campaign reports (R1) from projected facts. Pure: arithmetic on plain numbers."""
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 
 
 def money(value) -> str:
-    return f"{Decimal(value or 0).quantize(CENT)}"
+    return f"{Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)}"
 
 
 def campaign_report(campaign: dict, counts: dict) -> dict:

@@ -1,11 +1,9 @@
 """The reporting service's Nameko entrypoints: thin translators only."""
 from pathlib import Path
 
-from nameko.rpc import rpc
-
 from crmkit.consumer import consume_events
 from crmkit.errors import EXPECTED
-from crmkit.glue import OperationsMixin, Storage
+from crmkit.glue import OperationsMixin, Storage, rpc
 
 from . import handlers
 from .db import ReportingUnitOfWork, metadata

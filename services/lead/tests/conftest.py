@@ -1,0 +1,223 @@
+"""Fakes for the lead service (cosmicpython style) and the real unit of work on an Alembic-built SQLite.
+
+The fake unit of work keeps committed state apart from the transaction's working copy, so a
+use case that does not commit leaves nothing behind — as the real one does.
+"""
+import copy
+import json
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+from crmkit import db as crmdb
+from crmkit import envelope
+from crmkit.context import RequestContext
+from crmkit.db import AlreadyProcessed
+from crmkit.errors import NotFound
+from crmkit.migrations import upgrade
+
+
+class FakeLeadRepository:
+    def __init__(self, state):
+        self._leads = state["leads"]
+
+    def add(self, lead):
+        assert lead.id not in self._leads, "duplicate primary key"
+        if lead.request_key is not None:
+            assert all(l.request_key != lead.request_key for l in self._leads.values()), "duplicate request_key"
+        self._leads[lead.id] = copy.deepcopy(lead)
+
+    def get(self, lead_id):
+        lead = self._leads.get(lead_id)
+        return copy.deepcopy(lead) if lead is not None else None
+
+    def by_request_key(self, key):
+        return next((copy.deepcopy(l) for l in self._leads.values() if l.request_key == key), None)
+
+    def list(self, filters, limit, after):
+        found = []
+        for lead in sorted(self._leads.values(), key=lambda l: l.id, reverse=True):
+            if after and not lead.id < after:
+                continue
+            if any(filters.get(k) and getattr(lead, k) != filters[k]
+                   for k in ("campaign_id", "status", "owner_id", "pool_id", "source")):
+                continue
+            if filters.get("assignee_id") and filters["assignee_id"] not in lead.assignees:
+                continue
+            if filters.get("tag") and filters["tag"] not in lead.tags:
+                continue
+            if filters.get("q"):
+                texts = [lead.contact.get("name"), lead.company.get("name"), lead.contact.get("email"),
+                         lead.contact.get("phone"), lead.contact.get("mobile")]
+                if not any(t and filters["q"].lower() in t.lower() for t in texts):
+                    continue
+            found.append(copy.deepcopy(lead))
+        return found[:limit + 1]
+
+    def save_assignees(self, lead, user_ids, now, actor_id):
+        stored = self._leads[lead.id]
+        for user in user_ids:
+            if user in lead.assignees:
+                stored.assignees[user] = copy.deepcopy(lead.assignees[user])
+            else:
+                stored.assignees.pop(user, None)
+        stored.updated_at = lead.updated_at
+
+
+class FakeHistoryRepository:
+    def __init__(self, state):
+        self._state = state
+
+    def record(self, lead_id, at, ctx, action, changes, reason=None):
+        self._state["seq"] += 1
+        self._state["history"].append({
+            "id": self._state["seq"], "lead_id": lead_id, "at": at, "actor_id": ctx.user_id,
+            "action": action, "changes": json.dumps(changes, ensure_ascii=False, default=str),
+            "channel": ctx.channel, "reason": reason or ctx.reason})
+
+    def list(self, lead_id, limit, after):
+        rows = [r for r in self._state["history"] if r["lead_id"] == lead_id and (not after or r["id"] > after)]
+        return [dict(r) for r in rows[:limit + 1]]
+
+
+class FakeCampaignRepository:
+    def __init__(self, state):
+        self._campaigns = state["campaigns"]
+
+    def get(self, campaign_id):
+        return self._campaigns.get(campaign_id)
+
+    def put(self, campaign, at):
+        self._campaigns[campaign.id] = campaign
+
+
+class FakeLeadUnitOfWork:
+    def __init__(self):
+        self.state = {"leads": {}, "history": [], "campaigns": {}, "seq": 0}  # committed
+        self.inbox = set()      # committed (event_id, handler)
+        self.outbox = []        # committed envelopes, in commit order
+        self.events = []
+        self.commits = 0
+        self._work = None
+
+    @property
+    def committed(self):
+        return self.commits > 0
+
+    def __enter__(self):
+        self._work = copy.deepcopy(self.state)
+        self._marks = []
+        self.events = []
+        self.leads = FakeLeadRepository(self._work)
+        self.history = FakeHistoryRepository(self._work)
+        self.campaigns = FakeCampaignRepository(self._work)
+        return self
+
+    def __exit__(self, *exc_info):
+        self._work = None
+        self.events = []
+
+    def emit(self, event_type, data, ctx, version=1):
+        event = envelope.new_event(event_type, copy.deepcopy(data), actor_id=ctx.user_id,
+                                   correlation_id=ctx.correlation_id, causation_id=ctx.causation_id,
+                                   version=version)
+        self.events.append(event)
+        return event
+
+    def already_processed(self, event_id, handler):
+        return (event_id, handler) in self.inbox
+
+    def mark_processed(self, event_id, handler):
+        self._marks.append((event_id, handler))
+
+    def commit(self):
+        marks, self._marks = self._marks, []
+        if len(set(marks)) != len(marks) or self.inbox & set(marks):
+            self.rollback()
+            raise AlreadyProcessed()
+        self.state = copy.deepcopy(self._work)
+        self.inbox |= set(marks)
+        self.outbox += self.events
+        self.events = []
+        self.commits += 1
+
+    def rollback(self):
+        self.events = []
+        self._marks = []
+        self._work.clear()
+        self._work.update(copy.deepcopy(self.state))
+
+    # test helpers
+    def published(self, event_type=None):
+        return [e for e in self.outbox if event_type is None or e["type"] == event_type]
+
+
+class StubCampaigns:
+    """The campaign service as the lead service sees it: get_campaign(id) → dict or NotFound."""
+
+    def __init__(self, **campaigns):
+        self.campaigns = campaigns
+        self.calls = []
+
+    def get_campaign(self, campaign_id):
+        self.calls.append(campaign_id)
+        if campaign_id not in self.campaigns:
+            raise NotFound(f"Campaign {campaign_id} does not exist.")
+        return {"id": campaign_id, **self.campaigns[campaign_id]}
+
+
+@pytest.fixture
+def uow():
+    return FakeLeadUnitOfWork()
+
+
+@pytest.fixture
+def campaigns():
+    return StubCampaigns(C1={"status": "active", "archived": False},
+                         C2={"status": "active", "archived": False},
+                         OLD={"status": "completed", "archived": True})
+
+
+@pytest.fixture
+def owner():
+    return RequestContext(user_id="owner1", roles=("marketing_member",), correlation_id="req-1")
+
+
+# -- the real thing, on a schema built by Alembic (STYLE idiom 9) -----------------------------------
+
+@pytest.fixture(scope="session")
+def lead_schema(tmp_path_factory):
+    from lead import service
+
+    path = tmp_path_factory.mktemp("lead-schema") / "template.db"
+    upgrade("lead", f"sqlite:///{path}", service.MIGRATIONS)
+    return path
+
+
+@pytest.fixture
+def sql_uow(lead_schema, tmp_path):
+    from lead import db
+
+    path = tmp_path / "lead.db"
+    shutil.copy(lead_schema, path)
+    engine = crmdb.make_engine(f"sqlite:///{path}")
+    uow = db.LeadUnitOfWork(crmdb.session_factory(engine), db.outbox, db.inbox, "lead.events")
+
+    def published(event_type=None):
+        with engine.connect() as conn:
+            rows = conn.execute(select(db.outbox.c.payload).order_by(db.outbox.c.id)).scalars().all()
+        events = [envelope.parse(r) for r in rows]
+        return [e for e in events if event_type is None or e["type"] == event_type]
+
+    uow.published = published
+    yield uow
+    engine.dispose()
+
+
+@pytest.fixture(params=["fake", "sqlite"])
+def any_uow(request):
+    """The contract (STYLE idiom 8): the same tests pass on the fake and on the real repository."""
+    if request.param == "fake":
+        return FakeLeadUnitOfWork()
+    return request.getfixturevalue("sql_uow")
