@@ -28,6 +28,7 @@ class Settings:
     retry_attempts: int
     retry_base_delay: float
     queue_type: str
+    outbox_stale_after: float
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -41,6 +42,7 @@ class Settings:
             retry_attempts=int(env.get("CRM_RETRY_ATTEMPTS", "5")),
             retry_base_delay=float(env.get("CRM_RETRY_BASE_DELAY", "1.0")),
             queue_type=env.get("CRM_QUEUE_TYPE", "classic"),
+            outbox_stale_after=float(env.get("CRM_OUTBOX_STALE_AFTER", "30")),
         )
 
     def nameko_config(self) -> dict:

@@ -4,8 +4,10 @@ SQLite (the embedded default) gets WAL, a busy timeout and BEGIN IMMEDIATE for
 units of work, so two writers never deadlock on a read-to-write upgrade.
 PostgreSQL goes through psycopg2, which eventlet's monkey patch makes cooperative.
 """
+from functools import lru_cache
+
 from sqlalchemy import (BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table,
-                        Text, create_engine, event, func, insert, select)
+                        Text, bindparam, create_engine, event, func, insert, select)
 from sqlalchemy.exc import IntegrityError
 
 from . import envelope
@@ -70,6 +72,20 @@ def messaging_tables(metadata: MetaData):
     return outbox, inbox
 
 
+@lru_cache(maxsize=None)
+def _inbox_statements(inbox):
+    """Built once: SQLAlchemy memoises a statement object's cache key, so reusing the object
+    skips rebuilding and re-keying it on every call (a third of a handler's CPU)."""
+    seen = select(inbox.c.event_id).where(inbox.c.event_id == bindparam("event_id"),
+                                          inbox.c.handler == bindparam("handler"))
+    return seen, insert(inbox)
+
+
+@lru_cache(maxsize=None)
+def _outbox_insert(outbox):
+    return insert(outbox)
+
+
 class AlreadyProcessed(Exception):
     """The inbox already holds this (event_id, handler): the effect happened once before."""
 
@@ -112,17 +128,14 @@ class SqlUnitOfWork:
         return event
 
     def already_processed(self, event_id, handler) -> bool:
-        row = self.session.execute(
-            select(self._inbox.c.event_id).where(
-                self._inbox.c.event_id == event_id, self._inbox.c.handler == handler)
-        ).first()
-        return row is not None
+        seen, _ = _inbox_statements(self._inbox)
+        return self.session.execute(seen, {"event_id": event_id, "handler": handler}).first() is not None
 
     def mark_processed(self, event_id, handler):
         """Record the event as handled; a concurrent duplicate raises AlreadyProcessed."""
         try:
-            self.session.execute(insert(self._inbox).values(
-                event_id=event_id, handler=handler, processed_at=envelope.now()))
+            self.session.execute(_inbox_statements(self._inbox)[1], {
+                "event_id": event_id, "handler": handler, "processed_at": envelope.now()})
         except IntegrityError as exc:
             self.rollback()
             raise AlreadyProcessed() from exc
@@ -131,7 +144,7 @@ class SqlUnitOfWork:
         events, self.events = self.events, []
         if events:
             moment = envelope.now()
-            self.session.execute(insert(self._outbox), [
+            self.session.execute(_outbox_insert(self._outbox), [
                 {"event_id": e["event_id"], "event_type": e["type"], "exchange": self._exchange,
                  "payload": envelope.dumps(e), "created_at": moment} for e in events])
         try:
@@ -165,13 +178,18 @@ def outbox_pending(engine, outbox) -> dict:
     return {"pending": count, "oldest": envelope.iso(oldest)}
 
 
-def upsert_add(conn, table, keys: dict, column: str, delta):
-    """INSERT the row with `column = delta`, or add `delta` to it (SQLite and PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
+@lru_cache(maxsize=None)
+def _upsert_statement(dialect, table, keys, column):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table).values(**keys, **{column: delta})
-    stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={column: getattr(table.c, column) + delta})
-    conn.execute(stmt)
+    stmt = dialect_insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(keys),
+                                      set_={column: getattr(table.c, column) + getattr(stmt.excluded, column)})
+
+
+def upsert_add(conn, table, keys: dict, column: str, delta):
+    """INSERT the row with `column = delta`, or add `delta` to it (SQLite and PostgreSQL)."""
+    stmt = _upsert_statement(conn.dialect.name, table, tuple(keys), column)
+    conn.execute(stmt, {**keys, column: delta})

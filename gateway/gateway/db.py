@@ -4,7 +4,7 @@ import json
 import secrets
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, MetaData, Numeric, String, Table, Text,
-                        insert, select)
+                        bindparam, insert, select)
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.db import make_engine
@@ -33,6 +33,10 @@ tokens = Table(
 )
 
 ADMIN_ID = "0" * 32
+# Every request looks its token up: the statement is built once (SQLAlchemy then skips
+# rebuilding and re-keying it).
+_USER_BY_TOKEN = select(users).join(tokens, tokens.c.user_id == users.c.id).where(
+    tokens.c.token_hash == bindparam("digest"), users.c.active.is_(True))
 
 
 def token_hash(token: str) -> str:
@@ -72,8 +76,7 @@ class UserStore:
 
     def by_token(self, token: str):
         with self.engine.connect() as conn:
-            row = conn.execute(select(users).join(tokens, tokens.c.user_id == users.c.id).where(
-                tokens.c.token_hash == token_hash(token), users.c.active.is_(True))).mappings().first()
+            row = conn.execute(_USER_BY_TOKEN, {"digest": token_hash(token)}).mappings().first()
         return user_dict(row) if row else None
 
     def get(self, user_id):

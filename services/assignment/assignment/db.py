@@ -2,7 +2,7 @@
 import json
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
-                        insert, select, update)
+                        bindparam, insert, select, update)
 
 from crmkit.db import BigId, SqlUnitOfWork, messaging_tables
 
@@ -53,6 +53,18 @@ decisions = Table(
 )
 
 
+# Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
+_GET_RULE = select(rules).where(rules.c.id == bindparam("id"))
+_TAKE_TURN = (update(rules).where(rules.c.id == bindparam("rule_id"))
+              .values(turn=rules.c.turn + 1).returning(rules.c.turn))
+_RULE_FOR_CAMPAIGN = (select(rules).join(campaign_rules, campaign_rules.c.rule_id == rules.c.id)
+                      .where(campaign_rules.c.campaign_id == bindparam("campaign_id")))
+_DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
+_ADD_DECISION = insert(decisions)
+_MARK_APPLIED = (update(decisions).where(decisions.c.event_id == bindparam("b_event_id"))
+                 .values(state="applied"))
+
+
 def _dump(value):
     return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -69,7 +81,7 @@ class RuleRepository:
             turn=0, created_by=rule.created_by, created_at=rule.created_at, updated_at=rule.updated_at))
 
     def get(self, rule_id) -> Rule | None:
-        row = self.session.execute(select(rules).where(rules.c.id == rule_id)).mappings().first()
+        row = self.session.execute(_GET_RULE, {"id": rule_id}).mappings().first()
         return self._rule(row) if row else None
 
     def list(self, limit, after):
@@ -80,16 +92,13 @@ class RuleRepository:
             query.order_by(rules.c.id.desc()).limit(limit + 1)).mappings()]
 
     def take_turn(self, rule_id) -> int:
-        """Advance the round-robin counter atomically; returns the turn taken."""
-        turn = self.session.execute(select(rules.c.turn).where(rules.c.id == rule_id)
-                                    .with_for_update()).scalar_one()
-        self.session.execute(update(rules).where(rules.c.id == rule_id).values(turn=rules.c.turn + 1))
-        return turn
+        """Advance the round-robin counter atomically (one UPDATE … RETURNING, which also
+        locks the row on PostgreSQL); returns the turn taken."""
+        return self.session.execute(_TAKE_TURN, {"rule_id": rule_id}).scalar_one() - 1
 
     def rule_for_campaign(self, campaign_id) -> Rule | None:
-        rule_id = self.session.execute(select(campaign_rules.c.rule_id).where(
-            campaign_rules.c.campaign_id == campaign_id)).scalar()
-        return self.get(rule_id) if rule_id else None
+        row = self.session.execute(_RULE_FOR_CAMPAIGN, {"campaign_id": campaign_id}).mappings().first()
+        return self._rule(row) if row else None
 
     def attach(self, campaign_id, rule_id, actor_id, at):
         done = self.session.execute(update(campaign_rules).where(
@@ -114,15 +123,15 @@ class DecisionRepository:
         self.session = session
 
     def for_event(self, event_id):
-        row = self.session.execute(select(decisions).where(decisions.c.event_id == event_id)).mappings().first()
+        row = self.session.execute(_DECISION_FOR_EVENT, {"event_id": event_id}).mappings().first()
         return self._decision(row) if row else None
 
     def add(self, decision: dict):
-        self.session.execute(insert(decisions).values(
-            **{**decision, "recipients": _dump(decision["recipients"]), "leaves": _dump(decision["leaves"])}))
+        self.session.execute(_ADD_DECISION, {**decision, "recipients": _dump(decision["recipients"]),
+                                             "leaves": _dump(decision["leaves"])})
 
     def mark_applied(self, event_id):
-        self.session.execute(update(decisions).where(decisions.c.event_id == event_id).values(state="applied"))
+        self.session.execute(_MARK_APPLIED, {"b_event_id": event_id})
 
     def for_lead(self, lead_id, limit, after):
         query = select(decisions).where(decisions.c.lead_id == lead_id)

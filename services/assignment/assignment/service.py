@@ -8,6 +8,9 @@ from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 from . import handlers, schemas
 from .db import AssignmentUnitOfWork, metadata
 
+# Schemas are built once: constructing one costs more than loading a payload.
+CREATE_RULE = schemas.CreateRule()
+
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
@@ -22,7 +25,7 @@ class AssignmentService(OperationsMixin):
     @rpc(expected_exceptions=EXPECTED)
     def create_rule(self, payload):
         """A1-A3: create a rule. Raises Invalid (paths into the condition tree)."""
-        return handlers.create_rule(load_or_invalid(schemas.CreateRule(), payload), self.storage, self.ctx)
+        return handlers.create_rule(load_or_invalid(CREATE_RULE, payload), self.storage, self.ctx)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_rule(self, rule_id):

@@ -2,7 +2,7 @@
 import json
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text,
-                        delete, insert, select, update)
+                        bindparam, delete, insert, select, update)
 
 from crmkit.db import BigId, SqlUnitOfWork, messaging_tables
 
@@ -65,6 +65,25 @@ known_campaigns = Table(
 )
 
 
+# Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
+_INSERT_LEAD = insert(leads)
+_GET_LEAD = select(leads).where(leads.c.id == bindparam("lead_id"), leads.c.deleted_at.is_(None))
+_BY_REQUEST_KEY = select(leads).where(leads.c.request_key == bindparam("key"))
+_ASSIGNEES_OF = (select(lead_assignees).where(lead_assignees.c.lead_id.in_(bindparam("ids", expanding=True)))
+                 .order_by(lead_assignees.c.assigned_at))
+_INSERT_ASSIGNEES = insert(lead_assignees)
+_DELETE_ASSIGNEES = delete(lead_assignees).where(
+    lead_assignees.c.lead_id == bindparam("lead_id"),
+    lead_assignees.c.user_id.in_(bindparam("user_ids", expanding=True)))
+_TOUCH_LEAD = update(leads).where(leads.c.id == bindparam("lead_id")).values(updated_at=bindparam("at"))
+_INSERT_HISTORY = insert(lead_history)
+_GET_CAMPAIGN = select(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
+_UPDATE_CAMPAIGN = (update(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
+                    .values(status=bindparam("b_status"), archived=bindparam("b_archived"),
+                            updated_at=bindparam("b_at")))
+_INSERT_CAMPAIGN = insert(known_campaigns)
+
+
 class LeadRepository:
     def __init__(self, session):
         self.session = session
@@ -78,17 +97,16 @@ class LeadRepository:
         for section, keys in SECTION_FIELDS.items():
             values = getattr(lead, section)
             row.update({f"{section}_{key}": values.get(key) for key in keys})
-        self.session.execute(insert(leads).values(**row))
+        self.session.execute(_INSERT_LEAD, row)
         if lead.assignees:
             self._write_assignees(lead, lead.created_at, None)
 
     def get(self, lead_id) -> Lead | None:
-        row = self.session.execute(select(leads).where(
-            leads.c.id == lead_id, leads.c.deleted_at.is_(None))).mappings().first()
+        row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()
         return self._load([row])[0] if row else None
 
     def by_request_key(self, key) -> Lead | None:
-        row = self.session.execute(select(leads).where(leads.c.request_key == key)).mappings().first()
+        row = self.session.execute(_BY_REQUEST_KEY, {"key": key}).mappings().first()
         return self._load([row])[0] if row else None
 
     def list(self, filters: dict, limit: int, after: str | None):
@@ -114,15 +132,14 @@ class LeadRepository:
     def save_assignees(self, lead: Lead, user_ids, now, actor_id):
         """Write the given assignees as the lead now has them; the others keep their rows
         (and so when and by whom they were assigned)."""
-        self.session.execute(delete(lead_assignees).where(
-            lead_assignees.c.lead_id == lead.id, lead_assignees.c.user_id.in_(list(user_ids))))
+        self.session.execute(_DELETE_ASSIGNEES, {"lead_id": lead.id, "user_ids": list(user_ids)})
         self._write_assignees(lead, now, actor_id, [u for u in user_ids if u in lead.assignees])
-        self.session.execute(update(leads).where(leads.c.id == lead.id).values(updated_at=lead.updated_at))
+        self.session.execute(_TOUCH_LEAD, {"lead_id": lead.id, "at": lead.updated_at})
 
     def _write_assignees(self, lead, now, actor_id, user_ids=None):
         users = list(lead.assignees) if user_ids is None else user_ids
         if users:
-            self.session.execute(insert(lead_assignees), [
+            self.session.execute(_INSERT_ASSIGNEES, [
                 {"lead_id": lead.id, "user_id": user, "perm_contact": lead.assignees[user]["contact"],
                  "perm_company": lead.assignees[user]["company"], "perm_need": lead.assignees[user]["need"],
                  "assigned_at": now, "assigned_by": actor_id}
@@ -133,8 +150,7 @@ class LeadRepository:
             return []
         ids = [row["id"] for row in rows]
         assigned = {}
-        for a in self.session.execute(select(lead_assignees).where(lead_assignees.c.lead_id.in_(ids))
-                                      .order_by(lead_assignees.c.assigned_at)).mappings():
+        for a in self.session.execute(_ASSIGNEES_OF, {"ids": ids}).mappings():
             assigned.setdefault(a["lead_id"], {})[a["user_id"]] = {
                 "contact": a["perm_contact"], "company": a["perm_company"], "need": a["perm_need"]}
         result = []
@@ -156,10 +172,10 @@ class HistoryRepository:
         self.session = session
 
     def record(self, lead_id, at, ctx, action, changes, reason=None):
-        self.session.execute(insert(lead_history).values(
-            lead_id=lead_id, at=at, actor_id=ctx.user_id, action=action,
-            changes=json.dumps(changes, ensure_ascii=False, default=str),
-            channel=ctx.channel, reason=reason or ctx.reason))
+        self.session.execute(_INSERT_HISTORY, {
+            "lead_id": lead_id, "at": at, "actor_id": ctx.user_id, "action": action,
+            "changes": json.dumps(changes, ensure_ascii=False, default=str),
+            "channel": ctx.channel, "reason": reason or ctx.reason})
 
     def list(self, lead_id, limit, after):
         query = select(lead_history).where(lead_history.c.lead_id == lead_id)
@@ -173,16 +189,16 @@ class CampaignRepository:
         self.session = session
 
     def get(self, campaign_id) -> KnownCampaign | None:
-        row = self.session.execute(select(known_campaigns).where(
-            known_campaigns.c.id == campaign_id)).mappings().first()
+        row = self.session.execute(_GET_CAMPAIGN, {"campaign_id": campaign_id}).mappings().first()
         return KnownCampaign(row["id"], row["status"], bool(row["archived"])) if row else None
 
     def put(self, campaign: KnownCampaign, at):
-        values = {"status": campaign.status, "archived": campaign.archived, "updated_at": at}
-        done = self.session.execute(update(known_campaigns).where(
-            known_campaigns.c.id == campaign.id).values(**values)).rowcount
+        done = self.session.execute(_UPDATE_CAMPAIGN, {
+            "campaign_id": campaign.id, "b_status": campaign.status, "b_archived": campaign.archived,
+            "b_at": at}).rowcount
         if not done:
-            self.session.execute(insert(known_campaigns).values(id=campaign.id, **values))
+            self.session.execute(_INSERT_CAMPAIGN, {"id": campaign.id, "status": campaign.status,
+                                                    "archived": campaign.archived, "updated_at": at})
 
 
 class LeadUnitOfWork(SqlUnitOfWork):

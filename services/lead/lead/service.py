@@ -9,6 +9,11 @@ from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 from . import handlers, schemas
 from .db import LeadUnitOfWork, metadata
 
+# Schemas are built once: constructing one costs more than loading a payload.
+ASSIGNMENT_LIST = schemas.Assignment(many=True)
+CREATE_LEAD = schemas.CreateLead()
+LEAD_FILTERS = schemas.LeadFilters()
+
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
@@ -22,7 +27,7 @@ class LeadService(OperationsMixin):
     @rpc(expected_exceptions=EXPECTED)
     def create_lead(self, payload, request_key=None):
         """L1: create a lead. Raises Invalid, Conflict (archived campaign). Emits lead.created."""
-        cmd = load_or_invalid(schemas.CreateLead(), payload)
+        cmd = load_or_invalid(CREATE_LEAD, payload)
         return handlers.create_lead(cmd, self.storage, self.ctx, self.campaign_rpc.get_campaign,
                                     request_key)
 
@@ -34,13 +39,13 @@ class LeadService(OperationsMixin):
     @rpc(expected_exceptions=EXPECTED)
     def list_leads(self, filters=None, limit=None, cursor=None):
         """Leads, newest first, filtered (API.md "Leads"). Raises Invalid."""
-        filters = load_or_invalid(schemas.LeadFilters(), filters or {})
+        filters = load_or_invalid(LEAD_FILTERS, filters or {})
         return handlers.list_leads(filters, self.storage, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def assign_lead(self, lead_id, assignments, decision_key=None, channel=None, reason=None):
         """L2/L3: add assignees. Raises NotFound, Forbidden, Invalid. Emits lead.assigned."""
-        assignments = load_or_invalid(schemas.Assignment(many=True), assignments)
+        assignments = load_or_invalid(ASSIGNMENT_LIST, assignments)
         ctx = replace(self.ctx, channel=channel or self.ctx.channel, reason=reason or self.ctx.reason)
         return handlers.assign_lead(lead_id, assignments, self.storage, ctx, decision_key)
 

@@ -1,5 +1,6 @@
 """The reporting service's projection tables and unit of work."""
-from sqlalchemy import (Column, DateTime, MetaData, Numeric, String, Table, insert, select, update)
+from sqlalchemy import (Column, DateTime, MetaData, Numeric, String, Table, bindparam, insert, select,
+                        update)
 
 from crmkit.db import SqlUnitOfWork, messaging_tables, upsert_add
 
@@ -36,6 +37,19 @@ lead_facts = Table(
 )
 
 
+# Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
+_TOUCH_CAMPAIGN = (update(campaigns).where(campaigns.c.id == bindparam("campaign_id"))
+                   .values(updated_at=bindparam("at")))
+_INSERT_CAMPAIGN = insert(campaigns)
+_GET_CAMPAIGN = select(campaigns).where(campaigns.c.id == bindparam("campaign_id"))
+_COUNTS = (select(counters.c.dimension, counters.c.key, counters.c.value)
+           .where(counters.c.campaign_id == bindparam("campaign_id")))
+_GET_LEAD = select(lead_facts).where(lead_facts.c.id == bindparam("lead_id"))
+_INSERT_LEAD = insert(lead_facts)
+_MARK_ASSIGNED = (update(lead_facts).where(lead_facts.c.id == bindparam("lead_id"))
+                  .values(assigned="1", updated_at=bindparam("at")))
+
+
 class ReportRepository:
     def __init__(self, session):
         self.session = session
@@ -48,13 +62,12 @@ class ReportRepository:
             self.session.execute(insert(campaigns).values(id=data["id"], **values))
 
     def touch_campaign(self, campaign_id, at):
-        done = self.session.execute(update(campaigns).where(campaigns.c.id == campaign_id)
-                                    .values(updated_at=at)).rowcount
+        done = self.session.execute(_TOUCH_CAMPAIGN, {"campaign_id": campaign_id, "at": at}).rowcount
         if not done:
-            self.session.execute(insert(campaigns).values(id=campaign_id, updated_at=at))
+            self.session.execute(_INSERT_CAMPAIGN, {"id": campaign_id, "updated_at": at})
 
     def campaign(self, campaign_id):
-        row = self.session.execute(select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
+        row = self.session.execute(_GET_CAMPAIGN, {"campaign_id": campaign_id}).mappings().first()
         return dict(row) if row else None
 
     def add(self, campaign_id, dimension, key, delta):
@@ -62,19 +75,18 @@ class ReportRepository:
                    "value", delta)
 
     def counts(self, campaign_id) -> dict:
-        rows = self.session.execute(select(counters.c.dimension, counters.c.key, counters.c.value)
-                                    .where(counters.c.campaign_id == campaign_id))
+        rows = self.session.execute(_COUNTS, {"campaign_id": campaign_id})
         return {(dim, key): (int(v) if v == int(v) else v) for dim, key, v in rows}
 
     def lead(self, lead_id):
-        row = self.session.execute(select(lead_facts).where(lead_facts.c.id == lead_id)).mappings().first()
+        row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()
         return dict(row) if row else None
 
-    def put_lead(self, fact):
-        done = self.session.execute(update(lead_facts).where(lead_facts.c.id == fact["id"])
-                                    .values(**{k: v for k, v in fact.items() if k != "id"})).rowcount
-        if not done:
-            self.session.execute(insert(lead_facts).values(**fact))
+    def add_lead(self, fact):
+        self.session.execute(_INSERT_LEAD, fact)
+
+    def mark_assigned(self, lead_id, at):
+        self.session.execute(_MARK_ASSIGNED, {"lead_id": lead_id, "at": at})
 
 
 class ReportingUnitOfWork(SqlUnitOfWork):

@@ -36,10 +36,10 @@ def on_lead_event(event, uow):
             reports.add(campaign_id, "source", data.get("source") or "unknown", 1)
             known = {"id": data["id"], "campaign_id": campaign_id, "status": data.get("status") or "raw",
                      "source": data.get("source"), "assigned": "0", "updated_at": now()}
-            reports.put_lead(known)
+            reports.add_lead(known)
         if data.get("assignees") and known["assigned"] != "1":
             reports.add(campaign_id, "leads", "assigned", 1)
-            reports.put_lead({"id": data["id"], "assigned": "1", "updated_at": now()})
+            reports.mark_assigned(data["id"], now())
         reports.touch_campaign(campaign_id, now())
     return handle_once(uow, event, "reporting.on_lead_event", effect)
 

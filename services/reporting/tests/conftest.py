@@ -44,12 +44,14 @@ class FakeReportRepository:
         row = self._state["leads"].get(lead_id)
         return dict(row) if row is not None else None
 
-    def put_lead(self, fact):
-        row = self._state["leads"].get(fact["id"])
-        if row is None:
-            self._state["leads"][fact["id"]] = {**dict.fromkeys(LEAD_COLUMNS), **fact}
-        else:
-            row.update(fact)
+    def add_lead(self, fact):
+        assert fact["id"] not in self._state["leads"], "a lead fact is added once"
+        self._state["leads"][fact["id"]] = {**dict.fromkeys(LEAD_COLUMNS), **fact}
+
+    def mark_assigned(self, lead_id, at):
+        row = self._state["leads"].get(lead_id)
+        if row is not None:
+            row.update(assigned="1", updated_at=at)
 
 
 class FakeReportingUnitOfWork:

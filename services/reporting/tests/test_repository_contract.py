@@ -68,13 +68,13 @@ def test_counters_add_up_per_campaign_dimension_and_key(any_uow):
     assert len(counts) == 3
 
 
-def test_what_reporting_knows_of_a_lead_is_updated_field_by_field(any_uow):
+def test_what_reporting_knows_of_a_lead_is_added_then_marked_assigned(any_uow):
     with any_uow:
-        any_uow.reports.put_lead({"id": "L1", "campaign_id": "C1", "status": "raw", "source": "web_form",
+        any_uow.reports.add_lead({"id": "L1", "campaign_id": "C1", "status": "raw", "source": "web_form",
                                   "assigned": "0", "updated_at": T0})
         any_uow.commit()
     with any_uow:
-        any_uow.reports.put_lead({"id": "L1", "assigned": "1", "updated_at": T1})
+        any_uow.reports.mark_assigned("L1", T1)
         any_uow.commit()
 
     with any_uow:
@@ -90,7 +90,8 @@ def test_what_reporting_knows_of_a_lead_is_updated_field_by_field(any_uow):
 def test_what_is_not_committed_is_not_stored(any_uow):
     with any_uow:
         any_uow.reports.add("C1", "leads", "total", 1)
-        any_uow.reports.put_lead({"id": "L1", "campaign_id": "C1"})
+        any_uow.reports.add_lead({"id": "L1", "campaign_id": "C1", "status": "raw", "source": None,
+                                  "assigned": "0", "updated_at": T0})
         any_uow.reports.touch_campaign("C1", T0)
 
     with any_uow:
