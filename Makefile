@@ -23,7 +23,7 @@ migrate: venv
 run: migrate
 	$(BIN)/python -m crmkit.supervise
 
-test: venv
+test: migrate
 	$(BIN)/python -m pytest
 
 unit: venv

@@ -178,18 +178,32 @@ def outbox_pending(engine, outbox) -> dict:
     return {"pending": count, "oldest": envelope.iso(oldest)}
 
 
-@lru_cache(maxsize=None)
-def _upsert_statement(dialect, table, keys, column):
+def _dialect_insert(dialect):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
+    return dialect_insert
+
+
+@lru_cache(maxsize=None)
+def _upsert_statement(dialect, table, keys, column):
+    stmt = _dialect_insert(dialect)(table)
     return stmt.on_conflict_do_update(index_elements=list(keys),
                                       set_={column: getattr(table.c, column) + getattr(stmt.excluded, column)})
 
 
-def upsert_add(conn, table, keys: dict, column: str, delta):
-    """INSERT the row with `column = delta`, or add `delta` to it (SQLite and PostgreSQL)."""
-    stmt = _upsert_statement(conn.dialect.name, table, tuple(keys), column)
-    conn.execute(stmt, {**keys, column: delta})
+@lru_cache(maxsize=None)
+def _insert_ignore_statement(dialect, table, keys):
+    return _dialect_insert(dialect)(table).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def upsert_add(conn, table, keys: tuple, column: str, rows: list):
+    """For each row, INSERT it, or add its `column` to the stored one (SQLite and PostgreSQL).
+    All rows go in one executemany."""
+    conn.execute(_upsert_statement(conn.dialect.name, table, tuple(keys), column), rows)
+
+
+def insert_ignore(conn, table, keys: tuple, row: dict) -> int:
+    """INSERT the row unless its key exists; returns how many rows were inserted (0 or 1)."""
+    return conn.execute(_insert_ignore_statement(conn.dialect.name, table, tuple(keys)), row).rowcount

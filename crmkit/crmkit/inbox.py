@@ -1,16 +1,19 @@
 """Handle an event at most once: the inbox row commits with the effect."""
+from .db import AlreadyProcessed
 
 
 def handle_once(uow, event, handler, effect):
     """Run `effect()` inside `uow` unless (event_id, handler) was handled; return True if it ran.
 
-    A concurrent duplicate that slips past the check fails the inbox's primary key at
-    commit (`AlreadyProcessed`), which rolls its effect back; consumers ack it.
+    The inbox row is inserted first: a repeat fails on its primary key at once
+    (AlreadyProcessed) without a separate look-up, and its effect never runs; a
+    concurrent duplicate that gets past it fails at commit and is rolled back.
     """
     with uow:
-        if uow.already_processed(event["event_id"], handler):
+        try:
+            uow.mark_processed(event["event_id"], handler)
+        except AlreadyProcessed:
             return False
         effect()
-        uow.mark_processed(event["event_id"], handler)
         uow.commit()
     return True

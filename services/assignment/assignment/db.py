@@ -4,7 +4,7 @@ import json
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         bindparam, insert, select, update)
 
-from crmkit.db import BigId, SqlUnitOfWork, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
 
 from .model import Rule
 
@@ -60,7 +60,6 @@ _TAKE_TURN = (update(rules).where(rules.c.id == bindparam("rule_id"))
 _RULE_FOR_CAMPAIGN = (select(rules).join(campaign_rules, campaign_rules.c.rule_id == rules.c.id)
                       .where(campaign_rules.c.campaign_id == bindparam("campaign_id")))
 _DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
-_ADD_DECISION = insert(decisions)
 _MARK_APPLIED = (update(decisions).where(decisions.c.event_id == bindparam("b_event_id"))
                  .values(state="applied"))
 
@@ -126,9 +125,10 @@ class DecisionRepository:
         row = self.session.execute(_DECISION_FOR_EVENT, {"event_id": event_id}).mappings().first()
         return self._decision(row) if row else None
 
-    def add(self, decision: dict):
-        self.session.execute(_ADD_DECISION, {**decision, "recipients": _dump(decision["recipients"]),
-                                             "leaves": _dump(decision["leaves"])})
+    def add(self, decision: dict) -> bool:
+        """Store the decision for its event; False if that event was decided before."""
+        return insert_ignore(self.session, decisions, ("event_id",), {
+            **decision, "recipients": _dump(decision["recipients"]), "leaves": _dump(decision["leaves"])}) == 1
 
     def mark_applied(self, event_id):
         self.session.execute(_MARK_APPLIED, {"b_event_id": event_id})

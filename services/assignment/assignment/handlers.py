@@ -2,6 +2,7 @@
 from crmkit import paging
 from crmkit.envelope import iso, new_id, now
 from crmkit.errors import Invalid, NotFound
+from crmkit.db import AlreadyProcessed
 from crmkit.inbox import handle_once
 
 from .model import Rule, check_condition, evaluate, explain, to_text
@@ -82,26 +83,29 @@ def _decide(lead, rule, uow, event_id):
 def on_lead_created(event, uow, ctx, assign):
     """A6/A10: run the campaign's rule on a new lead; assign through the lead service.
 
-    Three steps, each safe to repeat: (1) decide once and store the decision;
-    (2) apply it by RPC, idempotent on the lead side by this event's id; (3) mark it
-    applied, publish assignment.decided and the inbox row in one commit.
+    Three steps, each safe to repeat: (1) decide and store the decision, keyed by this
+    event (a repeat finds the stored one and takes no second round-robin turn); (2) apply
+    it by RPC, idempotent on the lead side by the event's id; (3) mark it applied, publish
+    assignment.decided and the inbox row in one commit.
     """
     lead = event["data"]
     event_id = event["event_id"]
     with uow:
-        if uow.already_processed(event_id, ON_LEAD_CREATED):
-            return None
-        decision = uow.decisions.for_event(event_id)
-        if decision is None:
-            rule = uow.rules.rule_for_campaign(lead["campaign_id"]) if lead.get("campaign_id") else None
-            if rule is None:  # nothing to decide: the lead stays with its owner
+        rule = uow.rules.rule_for_campaign(lead["campaign_id"]) if lead.get("campaign_id") else None
+        if rule is None:  # nothing to decide: the lead stays with its owner
+            try:
                 uow.mark_processed(event_id, ON_LEAD_CREATED)
-                uow.commit()
+            except AlreadyProcessed:
                 return None
-            decision = _decide(lead, rule, uow, event_id)
-            uow.decisions.add(decision)
             uow.commit()
-    if decision["matched"] and decision["recipients"]:
+            return None
+        decision = _decide(lead, rule, uow, event_id)
+        if uow.decisions.add(decision):
+            uow.commit()
+        else:  # decided before: keep that decision (and the turn it took)
+            uow.rollback()
+            decision = uow.decisions.for_event(event_id)
+    if decision["matched"] and decision["recipients"] and decision["state"] != "applied":
         assign(lead["id"], decision["recipients"], decision_key=event_id, channel="rule",
                reason=decision["reason"])
 
@@ -112,7 +116,8 @@ def on_lead_created(event, uow, ctx, assign):
             "rule_id": decision["rule_id"], "rule_version": decision["rule_version"],
             "matched": decision["matched"], "recipients": decision["recipients"],
             "reason": decision["reason"]}, ctx)
-    handle_once(uow, event, ON_LEAD_CREATED, record)
+    if not handle_once(uow, event, ON_LEAD_CREATED, record):
+        return None  # handled before: nothing new happened
     return decision
 
 

@@ -51,9 +51,11 @@ class FakeDecisionRepository:
         return next((copy.deepcopy(d) for d in self._state["decisions"] if d["event_id"] == event_id), None)
 
     def add(self, decision):
-        assert self.for_event(decision["event_id"]) is None, "duplicate event_id"
+        if self.for_event(decision["event_id"]) is not None:
+            return False
         self._state["seq"] += 1
         self._state["decisions"].append({**copy.deepcopy(decision), "id": self._state["seq"]})
+        return True
 
     def mark_applied(self, event_id):
         for decision in self._state["decisions"]:
@@ -100,6 +102,10 @@ class FakeAssignmentUnitOfWork:
         return (event_id, handler) in self.inbox
 
     def mark_processed(self, event_id, handler):
+        """Like the real inbox: a repeat fails at once on the primary key."""
+        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
+            self.rollback()
+            raise AlreadyProcessed()
         self._marks.append((event_id, handler))
 
     def commit(self):

@@ -129,6 +129,10 @@ class FakeLeadUnitOfWork:
         return (event_id, handler) in self.inbox
 
     def mark_processed(self, event_id, handler):
+        """Like the real inbox: a repeat fails at once on the primary key."""
+        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
+            self.rollback()
+            raise AlreadyProcessed()
         self._marks.append((event_id, handler))
 
     def commit(self):

@@ -2,7 +2,9 @@
 from sqlalchemy import (Column, DateTime, MetaData, Numeric, String, Table, bindparam, insert, select,
                         update)
 
-from crmkit.db import SqlUnitOfWork, messaging_tables, upsert_add
+from sqlalchemy import func
+
+from crmkit.db import SqlUnitOfWork, insert_ignore, messaging_tables, upsert_add
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -45,9 +47,11 @@ _GET_CAMPAIGN = select(campaigns).where(campaigns.c.id == bindparam("campaign_id
 _COUNTS = (select(counters.c.dimension, counters.c.key, counters.c.value)
            .where(counters.c.campaign_id == bindparam("campaign_id")))
 _GET_LEAD = select(lead_facts).where(lead_facts.c.id == bindparam("lead_id"))
-_INSERT_LEAD = insert(lead_facts)
-_MARK_ASSIGNED = (update(lead_facts).where(lead_facts.c.id == bindparam("lead_id"))
+_MARK_ASSIGNED = (update(lead_facts).where(lead_facts.c.id == bindparam("lead_id"),
+                                          lead_facts.c.assigned == "0")
                   .values(assigned="1", updated_at=bindparam("at")))
+_LAST_CHANGE = select(func.max(lead_facts.c.updated_at)).where(
+    lead_facts.c.campaign_id == bindparam("campaign_id"))
 
 
 class ReportRepository:
@@ -71,8 +75,15 @@ class ReportRepository:
         return dict(row) if row else None
 
     def add(self, campaign_id, dimension, key, delta):
-        upsert_add(self.session, counters, {"campaign_id": campaign_id, "dimension": dimension, "key": key},
-                   "value", delta)
+        self.add_many(campaign_id, [(dimension, key, delta)])
+
+    def add_many(self, campaign_id, deltas):
+        """Add to several counters in one statement: [(dimension, key, delta), …]."""
+        upsert_add(self.session, counters, ("campaign_id", "dimension", "key"), "value",
+                   [{"campaign_id": campaign_id, "dimension": d, "key": k, "value": v} for d, k, v in deltas])
+
+    def last_change(self, campaign_id):
+        return self.session.execute(_LAST_CHANGE, {"campaign_id": campaign_id}).scalar()
 
     def counts(self, campaign_id) -> dict:
         rows = self.session.execute(_COUNTS, {"campaign_id": campaign_id})
@@ -82,11 +93,13 @@ class ReportRepository:
         row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()
         return dict(row) if row else None
 
-    def add_lead(self, fact):
-        self.session.execute(_INSERT_LEAD, fact)
+    def add_lead(self, fact) -> bool:
+        """Store what reporting knows of a lead; False if it knew the lead already."""
+        return insert_ignore(self.session, lead_facts, ("id",), fact) == 1
 
-    def mark_assigned(self, lead_id, at):
-        self.session.execute(_MARK_ASSIGNED, {"lead_id": lead_id, "at": at})
+    def mark_assigned(self, lead_id, at) -> bool:
+        """True if the lead was not counted as assigned before."""
+        return self.session.execute(_MARK_ASSIGNED, {"lead_id": lead_id, "at": at}).rowcount == 1
 
 
 class ReportingUnitOfWork(SqlUnitOfWork):

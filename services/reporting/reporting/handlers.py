@@ -29,26 +29,32 @@ def on_lead_event(event, uow):
         if not campaign_id or not event["type"].startswith("lead."):
             return  # activity.* and opportunity.* carry their own id in data.id, not a lead's
         reports = uow.reports
-        known = reports.lead(data["id"])
-        if known is None:  # the first event of a lead to arrive counts it, whatever its type
-            reports.add(campaign_id, "leads", "total", 1)
-            reports.add(campaign_id, "status", data.get("status") or "raw", 1)
-            reports.add(campaign_id, "source", data.get("source") or "unknown", 1)
-            known = {"id": data["id"], "campaign_id": campaign_id, "status": data.get("status") or "raw",
-                     "source": data.get("source"), "assigned": "0", "updated_at": now()}
-            reports.add_lead(known)
-        if data.get("assignees") and known["assigned"] != "1":
-            reports.add(campaign_id, "leads", "assigned", 1)
-            reports.mark_assigned(data["id"], now())
-        reports.touch_campaign(campaign_id, now())
+        moment = now()
+        assigned = bool(data.get("assignees"))
+        deltas = []
+        # The first event of a lead to arrive counts it, whatever its type (order-tolerant).
+        if reports.add_lead({"id": data["id"], "campaign_id": campaign_id,
+                             "status": data.get("status") or "raw", "source": data.get("source"),
+                             "assigned": "1" if assigned else "0", "updated_at": moment}):
+            deltas += [("leads", "total", 1), ("status", data.get("status") or "raw", 1),
+                       ("source", data.get("source") or "unknown", 1)]
+            if assigned:
+                deltas.append(("leads", "assigned", 1))
+        elif assigned and reports.mark_assigned(data["id"], moment):
+            deltas.append(("leads", "assigned", 1))
+        if deltas:
+            reports.add_many(campaign_id, deltas)
     return handle_once(uow, event, "reporting.on_lead_event", effect)
 
 
 def get_campaign_report(campaign_id, uow):
+    """R1. A campaign reporting has seen no event of (neither itself nor a lead) is unknown."""
     with uow:
         campaign = uow.reports.campaign(campaign_id)
-        if campaign is None:
-            raise NotFound(f"No report for campaign {campaign_id}.", {"campaign_id": campaign_id})
         counts = uow.reports.counts(campaign_id)
-    campaign["updated_at"] = iso(campaign["updated_at"])
+        if campaign is None and not counts:
+            raise NotFound(f"No report for campaign {campaign_id}.", {"campaign_id": campaign_id})
+        campaign = campaign or {"id": campaign_id, "updated_at": None}  # its own event is late
+        changed = [t for t in (campaign["updated_at"], uow.reports.last_change(campaign_id)) if t]
+    campaign["updated_at"] = iso(max(changed)) if changed else None
     return campaign_report(campaign, counts)

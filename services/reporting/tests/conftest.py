@@ -45,13 +45,26 @@ class FakeReportRepository:
         return dict(row) if row is not None else None
 
     def add_lead(self, fact):
-        assert fact["id"] not in self._state["leads"], "a lead fact is added once"
+        if fact["id"] in self._state["leads"]:
+            return False
         self._state["leads"][fact["id"]] = {**dict.fromkeys(LEAD_COLUMNS), **fact}
+        return True
 
     def mark_assigned(self, lead_id, at):
         row = self._state["leads"].get(lead_id)
-        if row is not None:
-            row.update(assigned="1", updated_at=at)
+        if row is None or row["assigned"] == "1":
+            return False
+        row.update(assigned="1", updated_at=at)
+        return True
+
+    def add_many(self, campaign_id, deltas):
+        for dimension, key, delta in deltas:
+            self.add(campaign_id, dimension, key, delta)
+
+    def last_change(self, campaign_id):
+        times = [r["updated_at"] for r in self._state["leads"].values()
+                 if r["campaign_id"] == campaign_id and r["updated_at"] is not None]
+        return max(times) if times else None
 
 
 class FakeReportingUnitOfWork:
@@ -88,6 +101,10 @@ class FakeReportingUnitOfWork:
         return (event_id, handler) in self.inbox
 
     def mark_processed(self, event_id, handler):
+        """Like the real inbox: a repeat fails at once on the primary key."""
+        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
+            self.rollback()
+            raise AlreadyProcessed()
         self._marks.append((event_id, handler))
 
     def commit(self):
