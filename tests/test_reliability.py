@@ -115,7 +115,7 @@ def test_a_poison_event_is_parked_where_health_counts_it_and_can_be_replayed(mak
 
 
 def test_killing_a_service_between_commit_and_publish_loses_no_event(make_stack):
-    stack = make_stack(env={"CRM_RPC_TIMEOUT": "3"})
+    stack = make_stack(env={"CRM_RPC_TIMEOUT": "3", "CRM_OUTBOX_STALE_AFTER": "3"})
     api = stack.api
     campaign, _, (sales,) = campaign_with_rule(api)
     api.ok("POST", "/leads", json={"campaign_id": campaign["id"], "company": {"name": "warm-up"}})
