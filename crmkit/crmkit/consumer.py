@@ -26,10 +26,16 @@ ATTEMPT_HEADER = "x-crm-attempt"
 
 
 class ParkingQueueConsumer(QueueConsumer):
-    """Nameko's QueueConsumer, except that a body kombu cannot decode is parked.
+    """Nameko's QueueConsumer, except that a body kombu cannot decode is parked, and the
+    prefetch is large enough for batch consumers.
 
     kombu's ConsumerMixin.on_decode_error logs and *acks* such a message: a silent drop.
     """
+
+    @property
+    def prefetch_count(self):
+        batch = max((getattr(p, "max_batch", 1) for p in self._providers), default=1)
+        return max(self.container.max_workers, 2 * batch)
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -88,6 +94,11 @@ class ReliableEventConsumer(Consumer):
         if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
             self.queue_consumer.ack_message(message)
             return result, None
+        self._failed(message, exc_info)
+        return result, exc_info
+
+    def _failed(self, message, exc_info):
+        """Retry later with a growing delay, or park after the last attempt; then ack."""
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0)) + 1
         error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
         if attempt >= self.max_attempts:
@@ -98,7 +109,6 @@ class ReliableEventConsumer(Consumer):
                         attempt, self.max_attempts, delay, error)
             self._forward(message, self.subscription.retry_queue,
                           {ATTEMPT_HEADER: attempt, "x-crm-last-error": error[:1000]}, expiration=delay)
-        return result, exc_info
 
     def _park(self, message, error, attempt=None):
         log.error("%s parked a message after %s attempt(s): %s", self.subscription.name,
@@ -122,4 +132,71 @@ class ReliableEventConsumer(Consumer):
         self.queue_consumer.ack_message(message)
 
 
+class BatchEventConsumer(ReliableEventConsumer):
+    """Like ReliableEventConsumer, but the handler gets a list of events: up to `max_batch`
+    gathered for at most `max_wait` seconds, handled by one worker in one transaction.
+
+    If a batch fails, each of its messages takes the retry path on its own; a retried
+    message is then handled alone, so a poison event is found and parked without
+    dragging the others into the parked queue with it.
+    """
+
+    def __init__(self, subscription_name, max_batch=100, max_wait=0.02, **kwargs):
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        super().__init__(subscription_name, **kwargs)
+
+    def setup(self):
+        super().setup()
+        self._pending = []
+        self._timer = None
+
+    def handle_message(self, body, message):
+        try:
+            event = envelope.parse(message.body if body is None else body)
+        except envelope.MalformedEvent as exc:
+            self._park(message, f"MalformedEvent: {exc}")
+            return
+        if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) > 0:
+            self._spawn([(event, message)])
+            return
+        self._pending.append((event, message))
+        if len(self._pending) >= self.max_batch:
+            self._flush()
+        elif self._timer is None:
+            self._timer = self.container.spawn_managed_thread(self._flush_later, identifier="batch-timer")
+
+    def _flush_later(self):
+        import eventlet
+
+        eventlet.sleep(self.max_wait)
+        self._timer = None
+        self._flush()
+
+    def _flush(self):
+        batch, self._pending = self._pending, []
+        if batch:
+            self._spawn(batch)
+
+    def _spawn(self, batch):
+        events = [event for event, _ in batch]
+        messages = [message for _, message in batch]
+        try:
+            self.container.spawn_worker(self, (events,), {}, context_data={"channel": "event"},
+                                        handle_result=partial(self.handle_batch_result, messages))
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+        if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
+            for message in messages:
+                self.queue_consumer.ack_message(message)
+            return result, None
+        for message in messages:
+            self._failed(message, exc_info)
+        return result, exc_info
+
+
 consume_events = ReliableEventConsumer.decorator
+consume_event_batches = BatchEventConsumer.decorator

@@ -140,6 +140,14 @@ class SqlUnitOfWork:
             self.rollback()
             raise AlreadyProcessed() from exc
 
+    def first_time(self, event_id, handler) -> bool:
+        """Record (event_id, handler) in the inbox if it is not there; True if it was new.
+
+        For batches: unlike mark_processed, a repeat does not fail the transaction.
+        """
+        return insert_ignore(self.session, self._inbox, ("event_id", "handler"), {
+            "event_id": event_id, "handler": handler, "processed_at": envelope.now()}) == 1
+
     def commit(self):
         events, self.events = self.events, []
         if events:

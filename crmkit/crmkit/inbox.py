@@ -17,3 +17,16 @@ def handle_once(uow, event, handler, effect):
         effect()
         uow.commit()
     return True
+
+
+def handle_each_once(uow, events, handler, effect, finish=None):
+    """Batch form: one transaction; `effect(event)` runs for each event not handled before,
+    then `finish()` (say, to write what the effects added up). Returns the new events."""
+    with uow:
+        fresh = [event for event in events if uow.first_time(event["event_id"], handler)]
+        for event in fresh:
+            effect(event)
+        if finish is not None:
+            finish()
+        uow.commit()
+    return fresh

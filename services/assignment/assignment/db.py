@@ -60,6 +60,7 @@ _TAKE_TURN = (update(rules).where(rules.c.id == bindparam("rule_id"))
 _RULE_FOR_CAMPAIGN = (select(rules).join(campaign_rules, campaign_rules.c.rule_id == rules.c.id)
                       .where(campaign_rules.c.campaign_id == bindparam("campaign_id")))
 _DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
+_DECISIONS_FOR_EVENTS = select(decisions).where(decisions.c.event_id.in_(bindparam("ids", expanding=True)))
 _MARK_APPLIED = (update(decisions).where(decisions.c.event_id == bindparam("b_event_id"))
                  .values(state="applied"))
 
@@ -124,6 +125,10 @@ class DecisionRepository:
     def for_event(self, event_id):
         row = self.session.execute(_DECISION_FOR_EVENT, {"event_id": event_id}).mappings().first()
         return self._decision(row) if row else None
+
+    def for_events(self, event_ids):
+        return [self._decision(r) for r in self.session.execute(
+            _DECISIONS_FOR_EVENTS, {"ids": list(event_ids)}).mappings()]
 
     def add(self, decision: dict) -> bool:
         """Store the decision for its event; False if that event was decided before."""

@@ -2,8 +2,8 @@
 from crmkit import paging
 from crmkit.envelope import iso, new_id, now
 from crmkit.errors import Invalid, NotFound
-from crmkit.db import AlreadyProcessed
-from crmkit.inbox import handle_once
+from crmkit.context import RequestContext
+from crmkit.inbox import handle_each_once
 
 from .model import Rule, check_condition, evaluate, explain, to_text
 
@@ -81,44 +81,68 @@ def _decide(lead, rule, uow, event_id):
 
 
 def on_lead_created(event, uow, ctx, assign):
-    """A6/A10: run the campaign's rule on a new lead; assign through the lead service.
+    """One event: see on_leads_created. Returns the decision, or None if nothing new happened."""
+    def assign_many(items):
+        for item in items:
+            assign(item["lead_id"], item["assignments"], decision_key=item["decision_key"],
+                   channel="rule", reason=item["reason"])
+    done = on_leads_created([event], uow, assign_many)
+    return done[0] if done else None
 
-    Three steps, each safe to repeat: (1) decide and store the decision, keyed by this
-    event (a repeat finds the stored one and takes no second round-robin turn); (2) apply
-    it by RPC, idempotent on the lead side by the event's id; (3) mark it applied, publish
-    assignment.decided and the inbox row in one commit.
+
+def on_leads_created(events, uow, assign_many):
+    """A6/A10: run each new lead's campaign rule; assign through the lead service in bulk.
+
+    Three steps, each safe to repeat: (1) decide the leads not decided before and store
+    the decisions, keyed by event (a repeat finds the stored one and takes no second
+    round-robin turn); (2) apply them in one RPC, idempotent on the lead side by event
+    id; (3) mark them applied, publish assignment.decided and the inbox rows in one
+    commit. Returns the decisions of the events that were new (None where no rule ran).
     """
-    lead = event["data"]
-    event_id = event["event_id"]
+    ids = [event["event_id"] for event in events]
+    rules = {}
     with uow:
-        rule = uow.rules.rule_for_campaign(lead["campaign_id"]) if lead.get("campaign_id") else None
-        if rule is None:  # nothing to decide: the lead stays with its owner
-            try:
-                uow.mark_processed(event_id, ON_LEAD_CREATED)
-            except AlreadyProcessed:
-                return None
+        stored = {d["event_id"]: d for d in uow.decisions.for_events(ids)}
+        decided = False
+        for event in events:
+            lead, event_id = event["data"], event["event_id"]
+            if event_id in stored:
+                continue
+            campaign_id = lead.get("campaign_id")
+            if campaign_id not in rules:
+                rules[campaign_id] = uow.rules.rule_for_campaign(campaign_id) if campaign_id else None
+            if rules[campaign_id] is None:  # nothing to decide: the lead stays with its owner
+                continue
+            decision = _decide(lead, rules[campaign_id], uow, event_id)
+            if uow.decisions.add(decision):
+                stored[event_id] = decision
+                decided = True
+            else:  # decided meanwhile by a duplicate of this event
+                stored[event_id] = uow.decisions.for_event(event_id)
+        if decided:
             uow.commit()
-            return None
-        decision = _decide(lead, rule, uow, event_id)
-        if uow.decisions.add(decision):
-            uow.commit()
-        else:  # decided before: keep that decision (and the turn it took)
-            uow.rollback()
-            decision = uow.decisions.for_event(event_id)
-    if decision["matched"] and decision["recipients"] and decision["state"] != "applied":
-        assign(lead["id"], decision["recipients"], decision_key=event_id, channel="rule",
-               reason=decision["reason"])
+    to_apply = [{"lead_id": event["data"]["id"], "assignments": stored[event["event_id"]]["recipients"],
+                 "decision_key": event["event_id"], "actor_id": event.get("actor_id"),
+                 "correlation_id": event.get("correlation_id") or event["event_id"],
+                 "reason": stored[event["event_id"]]["reason"]}
+                for event in events
+                if event["event_id"] in stored and stored[event["event_id"]]["matched"]
+                and stored[event["event_id"]]["recipients"] and stored[event["event_id"]]["state"] != "applied"]
+    if to_apply:
+        assign_many(to_apply)
 
-    def record():
-        uow.decisions.mark_applied(event_id)
+    def record(event):
+        decision = stored.get(event["event_id"])
+        if decision is None:
+            return
+        uow.decisions.mark_applied(event["event_id"])
         uow.emit("assignment.decided", {
-            "lead_id": lead["id"], "campaign_id": lead.get("campaign_id"),
+            "lead_id": event["data"]["id"], "campaign_id": event["data"].get("campaign_id"),
             "rule_id": decision["rule_id"], "rule_version": decision["rule_version"],
             "matched": decision["matched"], "recipients": decision["recipients"],
-            "reason": decision["reason"]}, ctx)
-    if not handle_once(uow, event, ON_LEAD_CREATED, record):
-        return None  # handled before: nothing new happened
-    return decision
+            "reason": decision["reason"]}, RequestContext().caused_by(event, "rule"))
+    fresh = handle_each_once(uow, events, ON_LEAD_CREATED, record)
+    return [stored.get(event["event_id"]) for event in fresh]
 
 
 def get_assignment_log(lead_id, uow, limit=None, cursor=None):

@@ -1,7 +1,7 @@
 """The assignment service's Nameko entrypoints: thin translators only."""
 from pathlib import Path
 
-from crmkit.consumer import consume_events
+from crmkit.consumer import consume_event_batches
 from crmkit.errors import EXPECTED, load_or_invalid
 from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
@@ -48,6 +48,6 @@ class AssignmentService(OperationsMixin):
         """A10: the decisions taken for a lead, oldest first."""
         return handlers.get_assignment_log(lead_id, self.storage, limit, cursor)
 
-    @consume_events("assignment.on_lead_created")
-    def on_lead_created(self, event):
-        handlers.on_lead_created(event, self.storage, self.ctx, self.lead_rpc.assign_lead)
+    @consume_event_batches("assignment.on_lead_created")
+    def on_lead_created(self, events):
+        handlers.on_leads_created(events, self.storage, self.lead_rpc.assign_leads)

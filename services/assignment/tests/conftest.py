@@ -47,6 +47,9 @@ class FakeDecisionRepository:
     def __init__(self, state):
         self._state = state
 
+    def for_events(self, event_ids):
+        return [copy.deepcopy(d) for d in self._state["decisions"] if d["event_id"] in set(event_ids)]
+
     def for_event(self, event_id):
         return next((copy.deepcopy(d) for d in self._state["decisions"] if d["event_id"] == event_id), None)
 
@@ -100,6 +103,13 @@ class FakeAssignmentUnitOfWork:
 
     def already_processed(self, event_id, handler):
         return (event_id, handler) in self.inbox
+
+    def first_time(self, event_id, handler):
+        """Like the real inbox's insert-or-ignore: True the first time only."""
+        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
+            return False
+        self._marks.append((event_id, handler))
+        return True
 
     def mark_processed(self, event_id, handler):
         """Like the real inbox: a repeat fails at once on the primary key."""

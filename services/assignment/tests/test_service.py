@@ -26,6 +26,12 @@ class StubLeads:
 
     def assign_lead(self, lead_id, assignments, decision_key=None, channel=None, reason=None):
         self.calls.append((lead_id, assignments, decision_key, channel))
+
+    def assign_leads(self, items):
+        self.bulk_calls = getattr(self, "bulk_calls", 0) + 1
+        for item in items:
+            self.calls.append((item["lead_id"], item["assignments"], item["decision_key"], "rule"))
+        return {"assigned": [item["lead_id"] for item in items], "missing": []}
         return {"id": lead_id}
 
 
@@ -98,11 +104,14 @@ def test_a_new_lead_event_reaches_the_lead_service_through_its_rpc_proxy_A6(serv
     service.set_campaign_rule("C1", rule["id"])
     event = envelope.new_event("lead.created", {"id": "L1", "campaign_id": "C1", "company": {"city": "shanghai"}})
 
-    service.on_lead_created(event)
-    service.on_lead_created(event)
+    other = envelope.new_event("lead.created", {"id": "L2", "campaign_id": "C1", "company": {"city": "x"}})
+
+    service.on_lead_created([event, other])  # events arrive in batches
+    service.on_lead_created([event])
 
     assert leads.calls == [("L1", [{"user_id": "s1", "permissions": {"contact": "edit", "company": "edit",
                                                                      "need": "edit"}}],
                             event["event_id"], "rule")]
+    assert leads.bulk_calls == 1  # one RPC for the batch; the repeat made none
     assert service.get_assignment_log("L1")["items"][0]["matched"] is True
 

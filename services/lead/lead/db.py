@@ -68,6 +68,8 @@ known_campaigns = Table(
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
 _INSERT_LEAD = insert(leads)
 _GET_LEAD = select(leads).where(leads.c.id == bindparam("lead_id"), leads.c.deleted_at.is_(None))
+_GET_LEADS = select(leads).where(leads.c.id.in_(bindparam("ids", expanding=True)),
+                                 leads.c.deleted_at.is_(None))
 _BY_REQUEST_KEY = select(leads).where(leads.c.request_key == bindparam("key"))
 _ASSIGNEES_OF = (select(lead_assignees).where(lead_assignees.c.lead_id.in_(bindparam("ids", expanding=True)))
                  .order_by(lead_assignees.c.assigned_at))
@@ -104,6 +106,11 @@ class LeadRepository:
     def get(self, lead_id) -> Lead | None:
         row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()
         return self._load([row])[0] if row else None
+
+    def get_many(self, lead_ids) -> list:
+        if not lead_ids:
+            return []
+        return self._load(self.session.execute(_GET_LEADS, {"ids": list(lead_ids)}).mappings().all())
 
     def by_request_key(self, key) -> Lead | None:
         row = self.session.execute(_BY_REQUEST_KEY, {"key": key}).mappings().first()

@@ -1,5 +1,6 @@
 """Lead use cases, one function each. Pure: they see a unit of work and a RequestContext."""
 from crmkit import paging
+from crmkit.context import RequestContext
 from crmkit.envelope import iso, new_id, now
 from crmkit.errors import Forbidden, Invalid, NotFound
 from crmkit.inbox import handle_once
@@ -81,6 +82,22 @@ def _may_assign(lead, ctx):
     return ctx.user_id == lead.owner_id or bool(ASSIGNING_ROLES & set(ctx.roles))
 
 
+def _assign(lead, assignments, uow, ctx):
+    """Add the assignees to a loaded lead; history and lead.assigned if anything changed."""
+    moment = now()
+    changes = {}
+    for assignment in assignments:
+        changes.update(lead.assign(assignment["user_id"], assignment.get("permissions"), moment))
+    if changes:
+        changed = [key.split(".", 1)[1] for key in changes]
+        uow.leads.save_assignees(lead, changed, moment, ctx.user_id)
+        uow.history.record(lead.id, moment, ctx, "assigned", changes)
+        data = lead.to_dict()
+        data["assigned"] = [{"user_id": a["user_id"], "permissions": lead.assignees[a["user_id"]]}
+                            for a in assignments]
+        uow.emit("lead.assigned", data, ctx)
+
+
 def assign_lead(lead_id, assignments, uow, ctx, decision_key=None):
     """L2/L3/A9: add assignees with per-section permissions. Emits lead.assigned.
 
@@ -93,22 +110,36 @@ def assign_lead(lead_id, assignments, uow, ctx, decision_key=None):
             return lead.to_dict()
         if not _may_assign(lead, ctx):
             raise Forbidden("Only the lead's owner or a manager may assign it.")
-        moment = now()
-        changes = {}
-        for assignment in assignments:
-            changes.update(lead.assign(assignment["user_id"], assignment.get("permissions"), moment))
-        if changes:
-            changed = [key.split(".", 1)[1] for key in changes]
-            uow.leads.save_assignees(lead, changed, moment, ctx.user_id)
-            uow.history.record(lead.id, moment, ctx, "assigned", changes)
-            data = lead.to_dict()
-            data["assigned"] = [{"user_id": a["user_id"], "permissions": lead.assignees[a["user_id"]]}
-                                for a in assignments]
-            uow.emit("lead.assigned", data, ctx)
+        _assign(lead, assignments, uow, ctx)
         if decision_key:
             uow.mark_processed(decision_key, "assign_lead")
         uow.commit()
     return lead.to_dict()
+
+
+def assign_leads(items, uow):
+    """A6/A10 in bulk: apply rule decisions to many leads in one transaction.
+
+    Each item: {"lead_id", "assignments", "decision_key", "actor_id", "correlation_id",
+    "reason"}. Idempotent per decision_key; a lead that no longer exists is skipped.
+    Returns {"assigned": [lead ids], "missing": [lead ids]}.
+    """
+    assigned, missing = [], []
+    with uow:
+        leads = {lead.id: lead for lead in uow.leads.get_many([i["lead_id"] for i in items])}
+        for item in items:
+            if not uow.first_time(item["decision_key"], "assign_lead"):
+                continue
+            lead = leads.get(item["lead_id"])
+            if lead is None:
+                missing.append(item["lead_id"])
+                continue
+            ctx = RequestContext(user_id=item.get("actor_id"), correlation_id=item.get("correlation_id"),
+                                 causation_id=item["decision_key"], channel="rule", reason=item.get("reason"))
+            _assign(lead, item["assignments"], uow, ctx)
+            assigned.append(lead.id)
+        uow.commit()
+    return {"assigned": assigned, "missing": missing}
 
 
 def get_history(lead_id, uow, limit=None, cursor=None):

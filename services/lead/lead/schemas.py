@@ -82,3 +82,12 @@ class LeadFilters(Schema):
     source = fields.String()
     tag = fields.String()
     q = fields.String(validate=SHORT)
+
+
+class RuleAssignment(Strict):
+    lead_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    assignments = fields.List(fields.Nested(Assignment), required=True)
+    decision_key = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    actor_id = fields.String(allow_none=True)
+    correlation_id = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, validate=LONG)

@@ -13,6 +13,7 @@ from .db import LeadUnitOfWork, metadata
 ASSIGNMENT_LIST = schemas.Assignment(many=True)
 CREATE_LEAD = schemas.CreateLead()
 LEAD_FILTERS = schemas.LeadFilters()
+RULE_ASSIGNMENTS = schemas.RuleAssignment(many=True)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -48,6 +49,11 @@ class LeadService(OperationsMixin):
         assignments = load_or_invalid(ASSIGNMENT_LIST, assignments)
         ctx = replace(self.ctx, channel=channel or self.ctx.channel, reason=reason or self.ctx.reason)
         return handlers.assign_lead(lead_id, assignments, self.storage, ctx, decision_key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def assign_leads(self, items):
+        """A6 in bulk: apply rule decisions, idempotent per decision_key. Emits lead.assigned."""
+        return handlers.assign_leads(load_or_invalid(RULE_ASSIGNMENTS, items), self.storage)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_history(self, lead_id, limit=None, cursor=None):

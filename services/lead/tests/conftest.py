@@ -28,6 +28,9 @@ class FakeLeadRepository:
             assert all(l.request_key != lead.request_key for l in self._leads.values()), "duplicate request_key"
         self._leads[lead.id] = copy.deepcopy(lead)
 
+    def get_many(self, lead_ids):
+        return [lead for lead in (self.get(lead_id) for lead_id in lead_ids) if lead is not None]
+
     def get(self, lead_id):
         lead = self._leads.get(lead_id)
         return copy.deepcopy(lead) if lead is not None else None
@@ -127,6 +130,13 @@ class FakeLeadUnitOfWork:
 
     def already_processed(self, event_id, handler):
         return (event_id, handler) in self.inbox
+
+    def first_time(self, event_id, handler):
+        """Like the real inbox's insert-or-ignore: True the first time only."""
+        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
+            return False
+        self._marks.append((event_id, handler))
+        return True
 
     def mark_processed(self, event_id, handler):
         """Like the real inbox: a repeat fails at once on the primary key."""

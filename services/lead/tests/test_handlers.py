@@ -258,3 +258,26 @@ def test_the_history_is_read_oldest_first_a_page_at_a_time_L15(uow, owner, lead)
         [[f"assignees.sales{n}"] for n in range(4)]
     assert rest["next_cursor"] is None
     assert paging.decode(first["next_cursor"]) is not None
+
+
+def test_rule_decisions_are_applied_in_bulk_once_each_with_their_own_actor_and_reason_A6_A10(
+        uow, owner, campaigns):
+    first, second = create(uow, owner, campaigns), create(uow, owner, campaigns)
+    items = [{"lead_id": first["id"], "assignments": [{"user_id": "sales1"}], "decision_key": "ev-1",
+              "actor_id": "creator1", "correlation_id": "c-1", "reason": "rule A matched"},
+             {"lead_id": second["id"], "assignments": [{"user_id": "sales2"}], "decision_key": "ev-2",
+              "actor_id": "creator2", "correlation_id": "c-2", "reason": "rule A matched"},
+             {"lead_id": "gone", "assignments": [{"user_id": "sales1"}], "decision_key": "ev-3"}]
+
+    result = handlers.assign_leads(items, uow)
+    again = handlers.assign_leads(items, uow)
+
+    assert result == {"assigned": [first["id"], second["id"]], "missing": ["gone"]}
+    assert again == {"assigned": [], "missing": []}  # idempotent per decision_key
+    assert uow.commits == 4  # two creates, then one transaction per batch
+    events = uow.published("lead.assigned")
+    assert [(e["data"]["id"], e["actor_id"], e["correlation_id"], e["causation_id"]) for e in events] == [
+        (first["id"], "creator1", "c-1", "ev-1"), (second["id"], "creator2", "c-2", "ev-2")]
+    [_, assigned] = handlers.get_history(first["id"], uow)["items"]
+    assert (assigned["action"], assigned["channel"], assigned["reason"], assigned["actor_id"]) == \
+        ("assigned", "rule", "rule A matched", "creator1")

@@ -216,3 +216,16 @@ def test_create_assign_and_read_back_a_lead_the_same_way_on_both(any_uow):
     assert history[1]["channel"] == "rule"
     assert again["id"] == created["id"]
     assert [e["type"] for e in any_uow.published()] == ["lead.created", "lead.assigned"]
+
+
+def test_several_leads_are_loaded_at_once_with_their_assignees(any_uow):
+    first, second = a_lead("00001"), a_lead("00002")
+    first.assign("sales1", None, T0)
+    add(any_uow, first, second)
+
+    with any_uow:
+        loaded = {lead.id: lead for lead in any_uow.leads.get_many([first.id, second.id, "missing"])}
+
+    assert set(loaded) == {first.id, second.id}
+    assert loaded[first.id].assignees == {"sales1": {"contact": "edit", "company": "edit", "need": "edit"}}
+    assert loaded[second.id].assignees == {}

@@ -1,7 +1,7 @@
 """Projections fed by events, and the reports read from them (R1, R2). Pure."""
 from crmkit.envelope import iso, now
 from crmkit.errors import NotFound
-from crmkit.inbox import handle_once
+from crmkit.inbox import handle_each_once, handle_once
 
 from .model import campaign_report
 
@@ -20,31 +20,51 @@ def on_campaign_event(event, uow):
     return handle_once(uow, event, "reporting.on_campaign_event", effect)
 
 
-def on_lead_event(event, uow):
-    """Count each lead once by status and source, and once as assigned (order-tolerant)."""
+def _project_lead_event(event, reports, moment):
+    """What one lead event changes: [(campaign_id, dimension, key, delta), …]."""
     data = event["data"]
     campaign_id = data.get("campaign_id")
-
-    def effect():
-        if not campaign_id or not event["type"].startswith("lead."):
-            return  # activity.* and opportunity.* carry their own id in data.id, not a lead's
-        reports = uow.reports
-        moment = now()
-        assigned = bool(data.get("assignees"))
-        deltas = []
-        # The first event of a lead to arrive counts it, whatever its type (order-tolerant).
-        if reports.add_lead({"id": data["id"], "campaign_id": campaign_id,
-                             "status": data.get("status") or "raw", "source": data.get("source"),
-                             "assigned": "1" if assigned else "0", "updated_at": moment}):
-            deltas += [("leads", "total", 1), ("status", data.get("status") or "raw", 1),
-                       ("source", data.get("source") or "unknown", 1)]
-            if assigned:
-                deltas.append(("leads", "assigned", 1))
-        elif assigned and reports.mark_assigned(data["id"], moment):
+    if not campaign_id or not event["type"].startswith("lead."):
+        return []  # activity.* and opportunity.* carry their own id in data.id, not a lead's
+    assigned = bool(data.get("assignees"))
+    deltas = []
+    # The first event of a lead to arrive counts it, whatever its type (order-tolerant).
+    if reports.add_lead({"id": data["id"], "campaign_id": campaign_id,
+                         "status": data.get("status") or "raw", "source": data.get("source"),
+                         "assigned": "1" if assigned else "0", "updated_at": moment}):
+        deltas += [("leads", "total", 1), ("status", data.get("status") or "raw", 1),
+                   ("source", data.get("source") or "unknown", 1)]
+        if assigned:
             deltas.append(("leads", "assigned", 1))
-        if deltas:
-            reports.add_many(campaign_id, deltas)
-    return handle_once(uow, event, "reporting.on_lead_event", effect)
+    elif assigned and reports.mark_assigned(data["id"], moment):
+        deltas.append(("leads", "assigned", 1))
+    return [(campaign_id, *delta) for delta in deltas]
+
+
+def _add_up(reports, deltas):
+    totals = {}
+    for campaign_id, dimension, key, delta in deltas:
+        totals[(campaign_id, dimension, key)] = totals.get((campaign_id, dimension, key), 0) + delta
+    by_campaign = {}
+    for (campaign_id, dimension, key), delta in totals.items():
+        by_campaign.setdefault(campaign_id, []).append((dimension, key, delta))
+    for campaign_id, rows in by_campaign.items():
+        reports.add_many(campaign_id, rows)
+
+
+def on_lead_event(event, uow):
+    """Count each lead once by status and source, and once as assigned (order-tolerant)."""
+    return bool(on_lead_events([event], uow))
+
+
+def on_lead_events(events, uow):
+    """A batch of lead events in one transaction; each counted at most once (R2)."""
+    deltas = []
+    moment = now()
+    fresh = handle_each_once(uow, events, "reporting.on_lead_event",
+                             lambda event: deltas.extend(_project_lead_event(event, uow.reports, moment)),
+                             finish=lambda: _add_up(uow.reports, deltas))
+    return fresh
 
 
 def get_campaign_report(campaign_id, uow):

@@ -1,7 +1,7 @@
 """The reporting service's Nameko entrypoints: thin translators only."""
 from pathlib import Path
 
-from crmkit.consumer import consume_events
+from crmkit.consumer import consume_event_batches, consume_events
 from crmkit.errors import EXPECTED
 from crmkit.glue import OperationsMixin, Storage, rpc
 
@@ -25,6 +25,6 @@ class ReportingService(OperationsMixin):
     def on_campaign_event(self, event):
         handlers.on_campaign_event(event, self.storage)
 
-    @consume_events("reporting.on_lead_event")
-    def on_lead_event(self, event):
-        handlers.on_lead_event(event, self.storage)
+    @consume_event_batches("reporting.on_lead_event")
+    def on_lead_event(self, events):
+        handlers.on_lead_events(events, self.storage)

@@ -100,6 +100,13 @@ class FakeReportingUnitOfWork:
     def already_processed(self, event_id, handler):
         return (event_id, handler) in self.inbox
 
+    def first_time(self, event_id, handler):
+        """Like the real inbox's insert-or-ignore: True the first time only."""
+        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
+            return False
+        self._marks.append((event_id, handler))
+        return True
+
     def mark_processed(self, event_id, handler):
         """Like the real inbox: a repeat fails at once on the primary key."""
         if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:

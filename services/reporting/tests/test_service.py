@@ -15,13 +15,14 @@ def service(uow):
 def test_events_received_by_the_entrypoints_show_in_the_report_R2(service):
     service.on_campaign_event(envelope.new_event("campaign.created", {"id": "C1", "budget": "300.00"}))
     created = envelope.new_event("lead.created", {"id": "L1", "campaign_id": "C1", "source": "web_form"})
-    service.on_lead_event(created)
-    service.on_lead_event(created)
+    other = envelope.new_event("lead.created", {"id": "L2", "campaign_id": "C1", "source": "import"})
+    service.on_lead_event([created, created, other])  # lead events arrive in batches
+    service.on_lead_event([created])
 
     report = service.get_campaign_report("C1")
 
-    assert report["leads"]["total"] == 1
-    assert report["leads"]["by_source"] == {"web_form": 1}
+    assert report["leads"]["total"] == 2
+    assert report["leads"]["by_source"] == {"web_form": 1, "import": 1}
     assert report["cost"]["budget"] == "300.00"
 
 
