@@ -33,14 +33,14 @@ def vhost():
 
 
 @contextlib.contextmanager
-def running_stack(amqp_uri, replicas=None, env=None):
+def running_stack(amqp_uri, replicas=None, env=None, gateway_workers=1, gateway_threads=16):
     from crmkit.supervise import Stack
     from tests.support import Api, free_port
 
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as var:
         stack = Stack(env={"CRM_VAR_DIR": var, "AMQP_URI": amqp_uri, "CRM_ADMIN_TOKEN": "bench-token",
                            "CRM_GATEWAY_PORT": str(free_port()), "CRM_LOG_LEVEL": "WARNING", **(env or {})},
-                      replicas=replicas)
+                      replicas=replicas, gateway_workers=gateway_workers, gateway_threads=gateway_threads)
         stack.start(timeout=90)
         stack.api = Api(stack.url, "bench-token")
         try:

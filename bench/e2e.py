@@ -20,7 +20,8 @@ def main():
     parser.add_argument("--leads", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--replicas", type=int, default=1, help="processes per service")
-    parser.add_argument("--gateway-workers", type=int, default=1)
+    parser.add_argument("--gateway-workers", type=int, default=1, help="gunicorn processes")
+    parser.add_argument("--gateway-threads", type=int, default=16, help="threads per gunicorn process")
     parser.add_argument("--database", choices=["sqlite"], default="sqlite")
     args = parser.parse_args()
 
@@ -28,8 +29,8 @@ def main():
         raw = measure(amqp_uri)
         print(f"raw RPC (pika, one caller): {raw:.0f} calls/s", flush=True)
         replicas = {s: args.replicas for s in ("campaign", "lead", "assignment", "reporting")}
-        with running_stack(amqp_uri, replicas=replicas) as stack:
-            stack.gateway_workers = args.gateway_workers
+        with running_stack(amqp_uri, replicas=replicas, gateway_workers=args.gateway_workers,
+                           gateway_threads=args.gateway_threads) as stack:
             api = stack.api
             sales, _ = api.user("bench-sales", roles=["sales_member"])
             campaign = api.ok("POST", "/campaigns", json={"name": "性能测试", "type": "trade_show"})

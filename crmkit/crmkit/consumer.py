@@ -141,7 +141,7 @@ class BatchEventConsumer(ReliableEventConsumer):
     dragging the others into the parked queue with it.
     """
 
-    def __init__(self, subscription_name, max_batch=100, max_wait=0.02, **kwargs):
+    def __init__(self, subscription_name, max_batch=100, max_wait=0.1, **kwargs):
         self.max_batch = max_batch
         self.max_wait = max_wait
         super().__init__(subscription_name, **kwargs)

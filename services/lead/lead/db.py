@@ -4,6 +4,8 @@ import json
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text,
                         bindparam, delete, insert, select, update)
 
+from sqlalchemy.exc import IntegrityError
+
 from crmkit.db import BigId, SqlUnitOfWork, messaging_tables
 
 from .model import SECTION_FIELDS, KnownCampaign, Lead
@@ -90,7 +92,9 @@ class LeadRepository:
     def __init__(self, session):
         self.session = session
 
-    def add(self, lead: Lead):
+    def add(self, lead: Lead) -> bool:
+        """Insert the lead; False if a lead with its request_key is stored already (nothing
+        else is written then: the caller rolls back)."""
         row = {"id": lead.id, "campaign_id": lead.campaign_id, "pool_id": lead.pool_id,
                "owner_id": lead.owner_id, "source": lead.source, "status": lead.status,
                "invalid_reason": lead.invalid_reason, "tags": json.dumps(lead.tags, ensure_ascii=False),
@@ -99,9 +103,15 @@ class LeadRepository:
         for section, keys in SECTION_FIELDS.items():
             values = getattr(lead, section)
             row.update({f"{section}_{key}": values.get(key) for key in keys})
-        self.session.execute(_INSERT_LEAD, row)
+        try:
+            self.session.execute(_INSERT_LEAD, row)
+        except IntegrityError as exc:
+            if lead.request_key and "request_key" in str(exc.orig):
+                return False
+            raise
         if lead.assignees:
             self._write_assignees(lead, lead.created_at, None)
+        return True
 
     def get(self, lead_id) -> Lead | None:
         row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()

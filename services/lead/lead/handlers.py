@@ -37,10 +37,6 @@ def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
     fetched = None
     while True:
         with uow:
-            if request_key:
-                existing = uow.leads.by_request_key(request_key)
-                if existing is not None:  # a redelivered request: answer as the first time
-                    return existing.to_dict()
             moment = now()
             if campaign_id:
                 known = uow.campaigns.get(campaign_id)
@@ -55,7 +51,9 @@ def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
                     contact=cmd.get("contact"), company=cmd.get("company"), need=cmd.get("need"),
                     campaign_id=campaign_id, pool_id=cmd.get("pool_id"), source=cmd.get("source"),
                     tags=cmd.get("tags"), request_key=request_key)
-                uow.leads.add(lead)
+                if not uow.leads.add(lead):  # a redelivered request: answer as the first time
+                    uow.rollback()
+                    return uow.leads.by_request_key(request_key).to_dict()
                 uow.history.record(lead.id, moment, ctx, "created", lead.created_changes())
                 uow.emit("lead.created", lead.to_dict(), ctx)
                 uow.commit()

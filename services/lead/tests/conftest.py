@@ -25,8 +25,10 @@ class FakeLeadRepository:
     def add(self, lead):
         assert lead.id not in self._leads, "duplicate primary key"
         if lead.request_key is not None:
-            assert all(l.request_key != lead.request_key for l in self._leads.values()), "duplicate request_key"
+            if any(l.request_key == lead.request_key for l in self._leads.values()):
+                return False
         self._leads[lead.id] = copy.deepcopy(lead)
+        return True
 
     def get_many(self, lead_ids):
         return [lead for lead in (self.get(lead_id) for lead_id in lead_ids) if lead is not None]

@@ -229,3 +229,16 @@ def test_several_leads_are_loaded_at_once_with_their_assignees(any_uow):
     assert set(loaded) == {first.id, second.id}
     assert loaded[first.id].assignees == {"sales1": {"contact": "edit", "company": "edit", "need": "edit"}}
     assert loaded[second.id].assignees == {}
+
+
+def test_a_second_lead_with_the_same_request_key_is_refused_and_the_first_kept(any_uow):
+    first = a_lead("00001", request_key="req-7")
+    add(any_uow, first)
+
+    with any_uow:
+        refused = any_uow.leads.add(a_lead("00002", request_key="req-7"))
+        any_uow.rollback()
+        kept = any_uow.leads.by_request_key("req-7")
+
+    assert refused is False
+    assert kept.id == first.id
