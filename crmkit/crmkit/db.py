@@ -150,11 +150,12 @@ class SqlUnitOfWork:
 
     def commit(self):
         events, self.events = self.events, []
+        rows = []
         if events:
             moment = envelope.now()
-            self.session.execute(_outbox_insert(self._outbox), [
-                {"event_id": e["event_id"], "event_type": e["type"], "exchange": self._exchange,
-                 "payload": envelope.dumps(e), "created_at": moment} for e in events])
+            rows = [{"event_id": e["event_id"], "event_type": e["type"], "exchange": self._exchange,
+                     "payload": envelope.dumps(e), "created_at": moment} for e in events]
+            self.session.execute(_outbox_insert(self._outbox), rows)
         try:
             self.session.commit()
         except IntegrityError as exc:
@@ -162,8 +163,8 @@ class SqlUnitOfWork:
             if "inbox" in str(exc.orig).lower():
                 raise AlreadyProcessed() from exc
             raise
-        if events and self._on_commit is not None:
-            self._on_commit(events)
+        if rows and self._on_commit is not None:
+            self._on_commit(rows)  # the outbox rows, serialised once
 
     def rollback(self):
         self.events = []

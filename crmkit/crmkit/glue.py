@@ -1,5 +1,7 @@
 """Thin Nameko adapters: everything Nameko-specific a service touches lives here."""
+import json
 import logging
+import sys
 import threading
 
 import eventlet
@@ -7,6 +9,7 @@ from kombu import Connection
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, DEFAULT_SERIALIZER, DEFAULT_TRANSPORT_OPTIONS,
                               LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
+from nameko.exceptions import UnserializableValueError, serialize
 from nameko.extensions import DependencyProvider
 from nameko.rpc import MethodProxy, Responder, Rpc, RpcConsumer, RpcProxy, get_rpc_exchange
 
@@ -74,7 +77,26 @@ class _UnconfirmedPublisher(Publisher):
 
 
 class _Responder(Responder):
+    """Nameko's Responder encodes every reply twice (a "disaster avoidance" dry run, then
+    the publish itself); with JSON replies this one encodes it once."""
     publisher_cls = _UnconfirmedPublisher
+
+    def send_response(self, result, exc_info):
+        if self.message.properties.get("content_type") != "application/json":
+            return super().send_response(result, exc_info)
+        error = serialize(exc_info[1]) if exc_info is not None else None
+        try:
+            body = json.dumps({"result": result, "error": error}, ensure_ascii=False)
+        except Exception:  # noqa: BLE001 - the result cannot be sent: say so, as Nameko does
+            exc_info = sys.exc_info()
+            result, error = None, serialize(UnserializableValueError(result))
+            body = json.dumps({"result": None, "error": error})
+        _SharedProducer.publish(
+            self.amqp_uri, body.encode("utf-8"), exchange=self.exchange,
+            routing_key=self.message.properties["reply_to"],
+            correlation_id=self.message.properties.get("correlation_id"),
+            content_type="application/json", content_encoding="utf-8", delivery_mode=2)
+        return result, exc_info
 
 
 class _RpcConsumer(RpcConsumer):

@@ -42,13 +42,14 @@ class OutboxRelay:
         self._die_before_publish = os.environ.get("CRMKIT_FAULT") == "exit_before_publish"
 
     # -- called by units of work -------------------------------------------------------
-    def notify(self, events):
+    def notify(self, rows):
+        """Outbox rows just committed ({"event_id", "event_type", "payload", …})."""
         if self._die_before_publish:
             log.warning("CRMKIT_FAULT=exit_before_publish: exiting after commit, before publish")
             os._exit(3)
         if self._pending is not None:
-            for event in events:
-                self._pending.put(event)
+            for row in rows:
+                self._pending.put(row)
 
     # -- the relay loop (a managed green thread) --------------------------------------------
     def run(self):
@@ -60,7 +61,7 @@ class OutboxRelay:
         while self._running:
             batch = self._take(timeout=self.poll)
             if batch:
-                self.publish_events(batch)
+                self.publish_rows(batch)
             if time.monotonic() - self._last_sweep >= self.sweep_every:
                 self.sweep()
 
@@ -69,7 +70,7 @@ class OutboxRelay:
         if self._pending is not None:
             remaining = self._take(timeout=0)
             if remaining:
-                self.publish_events(remaining)
+                self.publish_rows(remaining)
 
     def _take(self, timeout):
         import eventlet.queue
@@ -89,16 +90,21 @@ class OutboxRelay:
     # -- publishing ---------------------------------------------------------------------------
     def publish_events(self, events) -> int:
         """Publish envelopes (dicts) as one confirmed batch; mark them sent once confirmed."""
+        return self.publish_rows([{"event_id": e["event_id"], "event_type": e["type"],
+                                   "payload": envelope.dumps(e)} for e in events])
+
+    def publish_rows(self, rows) -> int:
+        """Publish outbox rows (already serialised) as one confirmed batch; mark them sent."""
         try:
             self.publisher.publish_many([
-                dict(body=envelope.dumps(e), exchange=self.exchange, routing_key=e["type"],
-                     message_id=e["event_id"]) for e in events])
+                dict(body=row["payload"], exchange=self.exchange, routing_key=row["event_type"],
+                     message_id=row["event_id"]) for row in rows])
         except Exception:  # noqa: BLE001 - the sweep sends them later
-            log.warning("outbox publish of %d event(s) failed; left for the sweep", len(events),
+            log.warning("outbox publish of %d event(s) failed; left for the sweep", len(rows),
                         exc_info=True)
             return 0
-        self._mark_sent([e["event_id"] for e in events])
-        return len(events)
+        self._mark_sent([row["event_id"] for row in rows])
+        return len(rows)
 
     def _mark_sent(self, event_ids):
         for start in range(0, len(event_ids), 500):
@@ -117,7 +123,7 @@ class OutboxRelay:
         outbox = self.outbox
         try:
             with self.writer.begin() as conn:
-                query = (select(outbox.c.id, outbox.c.payload)
+                query = (select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.payload)
                          .where(outbox.c.sent_at.is_(None),
                                 outbox.c.created_at < moment - timedelta(seconds=self.stale_after),
                                 (outbox.c.claimed_until.is_(None)) | (outbox.c.claimed_until < moment))
@@ -134,7 +140,7 @@ class OutboxRelay:
             return 0
         if rows:
             log.info("outbox sweep: re-sending %d event(s)", len(rows))
-            self.publish_events([envelope.parse(r.payload) for r in rows])
+            self.publish_rows([r._asdict() for r in rows])
         if time.monotonic() - self._last_purge > 3600:
             self._purge(moment)
         return len(rows)
