@@ -3,7 +3,6 @@ import os
 import socket
 import time
 import urllib.parse
-import uuid
 
 import requests
 

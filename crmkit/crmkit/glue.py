@@ -15,7 +15,7 @@ from nameko.rpc import MethodProxy, Responder, Rpc, RpcConsumer, RpcProxy, get_r
 
 from . import errors, topology
 from .context import RequestContext
-from .db import make_engine, messaging_tables, outbox_pending, session_factory, writer
+from .db import make_engine, outbox_pending, session_factory, writer
 from .publish import ConfirmingPublisher
 from .relay import OutboxRelay
 

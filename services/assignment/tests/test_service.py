@@ -26,13 +26,13 @@ class StubLeads:
 
     def assign_lead(self, lead_id, assignments, decision_key=None, channel=None, reason=None):
         self.calls.append((lead_id, assignments, decision_key, channel))
+        return {"id": lead_id}
 
     def assign_leads(self, items):
         self.bulk_calls = getattr(self, "bulk_calls", 0) + 1
         for item in items:
             self.calls.append((item["lead_id"], item["assignments"], item["decision_key"], "rule"))
         return {"assigned": [item["lead_id"] for item in items], "missing": []}
-        return {"id": lead_id}
 
 
 @pytest.fixture

@@ -1,15 +1,10 @@
 """Fakes for the reporting service (cosmicpython style) and the real unit of work on an Alembic-built
 SQLite database."""
-import copy
-import shutil
 from decimal import Decimal
 
 import pytest
 
-from crmkit import db as crmdb
-from crmkit import envelope
-from crmkit.db import AlreadyProcessed
-from crmkit.migrations import upgrade
+from crmkit.testing import FakeUnitOfWork, migrated_sqlite, sqlite_unit_of_work
 
 LEAD_COLUMNS = ("id", "campaign_id", "status", "source", "assigned", "updated_at")
 
@@ -67,69 +62,12 @@ class FakeReportRepository:
         return max(times) if times else None
 
 
-class FakeReportingUnitOfWork:
-    def __init__(self):
-        self.state = {"campaigns": {}, "counters": {}, "leads": {}}
-        self.inbox = set()
-        self.outbox = []
-        self.events = []
-        self.commits = 0
+class FakeReportingUnitOfWork(FakeUnitOfWork):
+    def new_state(self):
+        return {"campaigns": {}, "counters": {}, "leads": {}}
 
-    @property
-    def committed(self):
-        return self.commits > 0
-
-    def __enter__(self):
-        self._work = copy.deepcopy(self.state)
-        self._marks = []
-        self.events = []
-        self.reports = FakeReportRepository(self._work)
-        return self
-
-    def __exit__(self, *exc_info):
-        self._work = None
-        self.events = []
-
-    def emit(self, event_type, data, ctx, version=1):
-        event = envelope.new_event(event_type, copy.deepcopy(data), actor_id=ctx.user_id,
-                                   correlation_id=ctx.correlation_id, causation_id=ctx.causation_id,
-                                   version=version)
-        self.events.append(event)
-        return event
-
-    def already_processed(self, event_id, handler):
-        return (event_id, handler) in self.inbox
-
-    def first_time(self, event_id, handler):
-        """Like the real inbox's insert-or-ignore: True the first time only."""
-        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
-            return False
-        self._marks.append((event_id, handler))
-        return True
-
-    def mark_processed(self, event_id, handler):
-        """Like the real inbox: a repeat fails at once on the primary key."""
-        if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
-            self.rollback()
-            raise AlreadyProcessed()
-        self._marks.append((event_id, handler))
-
-    def commit(self):
-        marks, self._marks = self._marks, []
-        if len(set(marks)) != len(marks) or self.inbox & set(marks):
-            self.rollback()
-            raise AlreadyProcessed()
-        self.state = copy.deepcopy(self._work)
-        self.inbox |= set(marks)
-        self.outbox += self.events
-        self.events = []
-        self.commits += 1
-
-    def rollback(self):
-        self.events = []
-        self._marks = []
-        self._work.clear()
-        self._work.update(copy.deepcopy(self.state))
+    def bind(self, work):
+        self.reports = FakeReportRepository(work)
 
 
 @pytest.fixture
@@ -141,20 +79,15 @@ def uow():
 def reporting_schema(tmp_path_factory):
     from reporting import service
 
-    path = tmp_path_factory.mktemp("reporting-schema") / "template.db"
-    upgrade("reporting", f"sqlite:///{path}", service.MIGRATIONS)
-    return path
+    return migrated_sqlite("reporting", service.MIGRATIONS, tmp_path_factory.mktemp("reporting-schema"))
 
 
 @pytest.fixture
 def sql_uow(reporting_schema, tmp_path):
     from reporting import db
 
-    path = tmp_path / "reporting.db"
-    shutil.copy(reporting_schema, path)
-    engine = crmdb.make_engine(f"sqlite:///{path}")
-    yield db.ReportingUnitOfWork(crmdb.session_factory(engine), db.outbox, db.inbox, "reporting.events")
-    engine.dispose()
+    with sqlite_unit_of_work(reporting_schema, tmp_path, db.ReportingUnitOfWork, db, "reporting.events") as uow:
+        yield uow
 
 
 @pytest.fixture(params=["fake", "sqlite"])
