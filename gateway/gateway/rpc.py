@@ -17,10 +17,10 @@ import time
 import uuid
 
 import amqp
-from kombu.utils.url import parse_url
 from nameko.exceptions import deserialize
 
 import crmkit.glue  # noqa: F401 - registers crmkit.errors for deserialisation
+from crmkit.publish import amqp_connection
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,7 @@ class RpcChannel:
     """One connection, one exclusive reply queue; used by one thread at a time."""
 
     def __init__(self, amqp_uri):
-        url = parse_url(amqp_uri)
-        self.connection = amqp.Connection(
-            host=f"{url.get('hostname') or 'localhost'}:{url.get('port') or 5672}",
-            userid=url.get("userid") or "guest", password=url.get("password") or "guest",
-            virtual_host=url.get("virtual_host") or "/", connect_timeout=5)
-        self.connection.connect()
+        self.connection = amqp_connection(amqp_uri)
         self.channel = self.connection.channel()
         self.channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
         self.reply_queue = f"rpc.reply-gateway-{uuid.uuid4().hex}"
