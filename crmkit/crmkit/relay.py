@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class OutboxRelay:
     def __init__(self, engine, writer_engine, outbox, publisher, exchange, *, batch=500, poll=0.5,
-                 stale_after=30.0, lease=30.0, sweep_every=5.0, retention_days=7):
+                 stale_after=30.0, lease=30.0, sweep_every=5.0, retention_days=7, gather=0.005):
         self.engine = engine
         self.writer = writer_engine
         self.outbox = outbox
@@ -34,6 +34,7 @@ class OutboxRelay:
         self.lease = lease
         self.sweep_every = sweep_every
         self.retention = timedelta(days=retention_days)
+        self.gather = gather
         self._pending = None
         self._running = False
         self._last_sweep = 0.0
@@ -73,6 +74,7 @@ class OutboxRelay:
                 self.publish_rows(remaining)
 
     def _take(self, timeout):
+        import eventlet
         import eventlet.queue
 
         events = []
@@ -80,6 +82,10 @@ class OutboxRelay:
             events.append(self._pending.get(timeout=timeout) if timeout else self._pending.get_nowait())
         except eventlet.queue.Empty:
             return events
+        if timeout and self.gather:
+            # Let a few more commits arrive: one confirm round trip and one "sent" update
+            # then serve them all, instead of one each.
+            eventlet.sleep(self.gather)
         while len(events) < self.batch:
             try:
                 events.append(self._pending.get_nowait())
