@@ -68,11 +68,17 @@ class ReliableEventConsumer(Consumer):
         super().stop()
         self.publisher.close()
 
-    def handle_message(self, body, message):
+    def _event_or_park(self, body, message):
+        """The envelope, or None once a message that is not one has been parked."""
         try:
-            event = envelope.parse(message.body if body is None else body)
+            return envelope.parse(message.body if body is None else body)
         except envelope.MalformedEvent as exc:
             self._park(message, f"MalformedEvent: {exc}")
+            return None
+
+    def handle_message(self, body, message):
+        event = self._event_or_park(body, message)
+        if event is None:
             return
         context_data = {
             "user_id": event.get("actor_id"),
@@ -152,10 +158,8 @@ class BatchEventConsumer(ReliableEventConsumer):
         self._timer = None
 
     def handle_message(self, body, message):
-        try:
-            event = envelope.parse(message.body if body is None else body)
-        except envelope.MalformedEvent as exc:
-            self._park(message, f"MalformedEvent: {exc}")
+        event = self._event_or_park(body, message)
+        if event is None:
             return
         if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) > 0:
             self._spawn([(event, message)])
