@@ -57,6 +57,18 @@ class CampaignFilters(Paging):
     include_archived = fields.Boolean()
 
 
+class ExpenseIn(Strict):
+    amount = fields.Decimal(required=True, as_string=True)
+    category = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    date = fields.Date(allow_none=True)
+    note = Long()
+    lead_id = Short()
+
+
+class ExpenseFilters(Paging):
+    include_removed = fields.Boolean()
+
+
 class RuleRef(Strict):
     rule_id = fields.String(required=True)
 

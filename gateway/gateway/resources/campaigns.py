@@ -2,14 +2,14 @@
 from flask_smorest import Blueprint
 
 from ..auth import require_role, rpc
-from ..schemas import CampaignFilters, CampaignIn, CampaignPatch, RuleRef
+from ..schemas import CampaignFilters, CampaignIn, CampaignPatch, ExpenseFilters, ExpenseIn, RuleRef
 
 blp = Blueprint("campaigns", __name__, url_prefix="/api/v1/campaigns", description="Campaigns (C1-C8)")
 CREATORS = ("admin", "marketing_director", "marketing_member", "market_manager")
 
 
 def _json(data):
-    return {k: (str(v) if k in ("budget", "expected_revenue") and v is not None else
+    return {k: (str(v) if k in ("budget", "expected_revenue", "amount") and v is not None else
                 v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
 
 
@@ -38,6 +38,36 @@ def get_campaign(campaign_id):
 @blp.arguments(CampaignPatch)
 def update_campaign(data, campaign_id):
     return rpc("campaign", "update_campaign", campaign_id, _json(data))
+
+
+@blp.route("/<campaign_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_campaign(campaign_id):
+    """C7/C8: a campaign with leads, activities or expenses is archived (still readable, out of
+    default lists, no new leads); an empty one is destroyed."""
+    rpc("campaign", "delete_campaign", campaign_id)
+
+
+@blp.route("/<campaign_id>/expenses", methods=["POST"])
+@blp.arguments(ExpenseIn)
+@blp.response(201)
+def record_expense(data, campaign_id):
+    """C3: an explicit cost (amount > 0, category, date, note, optional lead)."""
+    return rpc("campaign", "record_expense", campaign_id, _json(data))
+
+
+@blp.route("/<campaign_id>/expenses", methods=["GET"])
+@blp.arguments(ExpenseFilters, location="query")
+def list_expenses(args, campaign_id):
+    return rpc("campaign", "list_expenses", campaign_id, args.get("limit"), args.get("cursor"),
+               args.get("include_removed", False))
+
+
+@blp.route("/<campaign_id>/expenses/<expense_id>", methods=["DELETE"])
+@blp.response(204)
+def remove_expense(campaign_id, expense_id):
+    """C3: take an expense back; it stays on record (include_removed=true lists it)."""
+    rpc("campaign", "remove_expense", campaign_id, expense_id)
 
 
 @blp.route("/<campaign_id>/rule", methods=["PUT"])

@@ -1,10 +1,10 @@
 """The campaign service's tables, repository and unit of work."""
-from sqlalchemy import (Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, Text,
-                        insert, select, update)
+from sqlalchemy import (Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text,
+                        delete, func, insert, select, update)
 
 from crmkit.db import SqlUnitOfWork, messaging_tables
 
-from .model import Campaign
+from .model import Campaign, Expense
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -29,7 +29,24 @@ campaigns = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+expenses = Table(
+    "expenses", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("campaign_id", String(32), nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("spent_on", Date),
+    Column("note", Text),
+    Column("lead_id", String(32)),
+    Column("created_by", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),
+    Column("removed_by", String(32)),
+    Index("ix_expenses_campaign", "campaign_id", "id"),
+)
+
 _FIELDS = [c.name for c in campaigns.columns]
+_EXPENSE_FIELDS = [c.name for c in expenses.columns]
 
 
 class CampaignRepository:
@@ -62,6 +79,41 @@ class CampaignRepository:
         return [Campaign(**row) for row in rows]
 
 
+    def remove(self, campaign_id):
+        self.session.execute(delete(campaigns).where(campaigns.c.id == campaign_id))
+
+
+class ExpenseRepository:
+    def __init__(self, session):
+        self.session = session
+
+    def add(self, expense: Expense):
+        self.session.execute(insert(expenses).values(**{k: getattr(expense, k) for k in _EXPENSE_FIELDS}))
+
+    def save(self, expense: Expense):
+        self.session.execute(update(expenses).where(expenses.c.id == expense.id).values(
+            removed_at=expense.removed_at, removed_by=expense.removed_by))
+
+    def get(self, campaign_id, expense_id) -> Expense | None:
+        row = self.session.execute(select(expenses).where(
+            expenses.c.id == expense_id, expenses.c.campaign_id == campaign_id)).mappings().first()
+        return Expense(**row) if row else None
+
+    def list(self, campaign_id, limit, after, include_removed=False):
+        query = select(expenses).where(expenses.c.campaign_id == campaign_id)
+        if not include_removed:
+            query = query.where(expenses.c.removed_at.is_(None))
+        if after:
+            query = query.where(expenses.c.id > after)
+        return [Expense(**r) for r in self.session.execute(query.order_by(expenses.c.id).limit(limit + 1)).mappings()]
+
+    def count(self, campaign_id) -> int:
+        """Expenses on record, removed ones included: they are spending that happened."""
+        return self.session.execute(select(func.count()).select_from(expenses).where(
+            expenses.c.campaign_id == campaign_id)).scalar_one()
+
+
 class CampaignUnitOfWork(SqlUnitOfWork):
     def start(self):
         self.campaigns = CampaignRepository(self.session)
+        self.expenses = ExpenseRepository(self.session)

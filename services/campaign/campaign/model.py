@@ -76,6 +76,10 @@ class Campaign:
             self.updated_at = now
         return diff
 
+    def require_open(self):
+        if self.archived_at is not None:
+            raise Conflict("The campaign is archived.", {"campaign_id": "Archived campaign."})
+
     def _check_dates(self):
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise Invalid("A campaign cannot end before it starts.",
@@ -99,3 +103,31 @@ def _plain(value):
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+@dataclass
+class Expense:
+    """An explicit cost entered against a campaign (C3); removing one keeps it as an audit row."""
+    id: str
+    campaign_id: str
+    amount: Decimal
+    category: str
+    created_at: object
+    created_by: str | None = None
+    spent_on: object = None
+    note: str | None = None
+    lead_id: str | None = None
+    removed_at: object = None
+    removed_by: str | None = None
+
+    def remove(self, actor_id, now):
+        if self.removed_at is not None:
+            raise Conflict("The expense was removed already.")
+        self.removed_at, self.removed_by = now, actor_id
+
+    def to_dict(self):
+        return {"id": self.id, "campaign_id": self.campaign_id, "amount": money(self.amount),
+                "category": self.category, "date": _plain(self.spent_on), "note": self.note,
+                "lead_id": self.lead_id, "created_by": self.created_by, "created_at": iso(self.created_at),
+                "removed": self.removed_at is not None, "removed_at": iso(self.removed_at),
+                "removed_by": self.removed_by}

@@ -43,3 +43,15 @@ class CampaignFilters(Schema):
     parent_id = fields.String()
     q = fields.String(validate=SHORT)
     include_archived = fields.Boolean()
+
+
+class ExpenseIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    amount = fields.Decimal(required=True, places=2,
+                            validate=validate.Range(min=0, min_inclusive=False, max=10 ** 12 - 1))
+    category = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    date = fields.Date(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    lead_id = fields.String(allow_none=True, validate=SHORT)

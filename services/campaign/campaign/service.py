@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from crmkit.errors import EXPECTED, load_or_invalid
-from crmkit.glue import Context, OperationsMixin, Storage, rpc
+from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
 from . import handlers, schemas
 from .db import CampaignUnitOfWork, metadata
@@ -11,6 +11,7 @@ from .db import CampaignUnitOfWork, metadata
 CAMPAIGN_FILTERS = schemas.CampaignFilters()
 CREATE_CAMPAIGN = schemas.CreateCampaign()
 UPDATE_CAMPAIGN = schemas.UpdateCampaign()
+EXPENSE_IN = schemas.ExpenseIn()
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -20,6 +21,7 @@ class CampaignService(OperationsMixin):
 
     storage = Storage(CampaignUnitOfWork, metadata)
     ctx = Context()
+    lead_rpc = ServiceRpc("lead")
 
     @rpc(expected_exceptions=EXPECTED)
     def create_campaign(self, payload):
@@ -43,3 +45,25 @@ class CampaignService(OperationsMixin):
         """C1: partial update. Raises NotFound, Invalid, Conflict, Forbidden. Emits campaign.updated."""
         changes = load_or_invalid(UPDATE_CAMPAIGN, payload)
         return handlers.update_campaign(campaign_id, changes, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def delete_campaign(self, campaign_id):
+        """C7/C8: archive (leads, activities or expenses) or destroy. Raises NotFound, Forbidden.
+        Emits campaign.archived or campaign.deleted."""
+        return handlers.delete_campaign(campaign_id, self.storage, self.ctx, self.lead_rpc.close_campaign)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_expense(self, campaign_id, payload):
+        """C3: record an expense. Raises NotFound, Invalid, Conflict, Forbidden. Emits campaign.expense_recorded."""
+        return handlers.record_expense(campaign_id, load_or_invalid(EXPENSE_IN, payload), self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_expenses(self, campaign_id, limit=None, cursor=None, include_removed=False):
+        """C3: the campaign's expenses, oldest first. Raises NotFound."""
+        return handlers.list_expenses(campaign_id, self.storage, limit, cursor, include_removed)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def remove_expense(self, campaign_id, expense_id):
+        """C3: take an expense back (kept for audit). Raises NotFound, Conflict, Forbidden.
+        Emits campaign.expense_removed."""
+        return handlers.remove_expense(campaign_id, expense_id, self.storage, self.ctx)

@@ -40,13 +40,42 @@ class FakeCampaignRepository:
             found.append(copy.deepcopy(campaign))
         return found[:limit + 1]
 
+    def remove(self, campaign_id):
+        self._campaigns.pop(campaign_id, None)
+
+
+class FakeExpenseRepository:
+    def __init__(self, state):
+        self._expenses = state["expenses"]
+
+    def add(self, expense):
+        assert expense.id not in self._expenses, "duplicate primary key"
+        self._expenses[expense.id] = copy.deepcopy(expense)
+
+    def save(self, expense):
+        self._expenses[expense.id] = copy.deepcopy(expense)
+
+    def get(self, campaign_id, expense_id):
+        expense = self._expenses.get(expense_id)
+        return copy.deepcopy(expense) if expense is not None and expense.campaign_id == campaign_id else None
+
+    def list(self, campaign_id, limit, after, include_removed=False):
+        found = [copy.deepcopy(e) for e in sorted(self._expenses.values(), key=lambda e: e.id)
+                 if e.campaign_id == campaign_id and (include_removed or e.removed_at is None)
+                 and (not after or e.id > after)]
+        return found[:limit + 1]
+
+    def count(self, campaign_id):
+        return sum(1 for e in self._expenses.values() if e.campaign_id == campaign_id)
+
 
 class FakeCampaignUnitOfWork(FakeUnitOfWork):
     def new_state(self):
-        return {"campaigns": {}}
+        return {"campaigns": {}, "expenses": {}}
 
     def bind(self, work):
         self.campaigns = FakeCampaignRepository(work)
+        self.expenses = FakeExpenseRepository(work)
 
 
 @pytest.fixture

@@ -132,3 +132,61 @@ def test_archived_campaigns_leave_the_default_list_C8(uow, owner):
 
     assert [c["id"] for c in handlers.list_campaigns({}, uow)["items"]] == [kept["id"]]
     assert len(handlers.list_campaigns({"include_archived": True}, uow)["items"]) == 2
+
+
+def test_an_expense_is_recorded_listed_and_removed_with_an_audit_row_C3(uow, owner):
+    campaign = create(uow, owner)
+    expense = handlers.record_expense(campaign["id"], {"amount": Decimal("1200.50"), "category": "展位费",
+                                                       "date": date(2026, 5, 1), "note": "booth"}, uow, owner)
+    handlers.remove_expense(campaign["id"], expense["id"], uow, owner)
+
+    assert expense["amount"] == "1200.50" and expense["category"] == "展位费" and expense["date"] == "2026-05-01"
+    assert handlers.list_expenses(campaign["id"], uow)["items"] == []
+    [kept] = handlers.list_expenses(campaign["id"], uow, include_removed=True)["items"]
+    assert (kept["removed"], kept["removed_by"]) == (True, "owner1")
+    assert [e["type"] for e in uow.published()] == ["campaign.created", "campaign.expense_recorded",
+                                                    "campaign.expense_removed"]
+    assert uow.published("campaign.expense_recorded")[0]["data"]["campaign_id"] == campaign["id"]
+    with pytest.raises(Conflict):
+        handlers.remove_expense(campaign["id"], expense["id"], uow, owner)
+
+
+def test_a_stranger_records_no_expense_and_an_unknown_campaign_takes_none_C3(uow, owner):
+    campaign = create(uow, owner)
+    with pytest.raises(Forbidden):
+        handlers.record_expense(campaign["id"], {"amount": Decimal("1"), "category": "x"}, uow,
+                                RequestContext(user_id="stranger", roles=("sales_member",)))
+    with pytest.raises(NotFound):
+        handlers.record_expense("nope", {"amount": Decimal("1"), "category": "x"}, uow, owner)
+
+
+def test_deleting_an_empty_campaign_destroys_it_C8(uow, owner):
+    campaign = create(uow, owner)
+    asked = []
+
+    outcome = handlers.delete_campaign(campaign["id"], uow, owner,
+                                       lambda cid: asked.append(cid) or {"leads": 0, "activities": 0})
+
+    assert outcome == "deleted" and asked == [campaign["id"]]
+    with pytest.raises(NotFound):
+        handlers.get_campaign(campaign["id"], uow)
+    assert uow.published()[-1]["type"] == "campaign.deleted"
+
+
+@pytest.mark.parametrize("usage, expense", [({"leads": 3, "activities": 0}, False),
+                                            ({"leads": 0, "activities": 0}, True)])
+def test_deleting_a_campaign_with_leads_or_expenses_archives_it_and_it_takes_no_more_C7_C8(
+        uow, owner, usage, expense):
+    campaign = create(uow, owner)
+    if expense:
+        handlers.record_expense(campaign["id"], {"amount": Decimal("10"), "category": "print"}, uow, owner)
+
+    outcome = handlers.delete_campaign(campaign["id"], uow, owner, lambda cid: usage)
+
+    archived = handlers.get_campaign(campaign["id"], uow)
+    assert outcome == "archived" and archived["archived"] is True and archived["archived_at"]
+    assert handlers.list_campaigns({}, uow)["items"] == []
+    assert [c["id"] for c in handlers.list_campaigns({"include_archived": True}, uow)["items"]] == [campaign["id"]]
+    assert uow.published()[-1]["type"] == "campaign.archived"
+    with pytest.raises(Conflict):
+        handlers.record_expense(campaign["id"], {"amount": Decimal("1"), "category": "x"}, uow, owner)

@@ -2,7 +2,7 @@
 import json
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text,
-                        bindparam, delete, insert, select, update)
+                        bindparam, delete, func, insert, select, update)
 
 from sqlalchemy.exc import IntegrityError
 
@@ -121,6 +121,11 @@ class LeadRepository:
         if not lead_ids:
             return []
         return self._load(self.session.execute(_GET_LEADS, {"ids": list(lead_ids)}).mappings().all())
+
+    def count_in_campaign(self, campaign_id) -> int:
+        """Every lead the campaign ever got, deleted ones included (C7)."""
+        return self.session.execute(select(func.count()).select_from(leads).where(
+            leads.c.campaign_id == campaign_id)).scalar_one()
 
     def by_request_key(self, key) -> Lead | None:
         row = self.session.execute(_BY_REQUEST_KEY, {"key": key}).mappings().first()

@@ -162,7 +162,7 @@ def _json(text):
 
 
 CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
-                         "campaign.archived"}
+                         "campaign.archived", "campaign.deleted"}
 
 
 def on_campaign_event(event, uow):
@@ -174,6 +174,27 @@ def on_campaign_event(event, uow):
 
     def effect():
         if event["type"] in CAMPAIGN_STATE_EVENTS:
-            uow.campaigns.put(KnownCampaign(data["id"], data.get("status"), bool(data.get("archived"))),
-                              now())
+            # A campaign never comes back from archived or deleted: an event that arrives late
+            # (say, campaign.created after campaign.deleted) must not reopen it.
+            known = uow.campaigns.get(data["id"])
+            if known is not None and known.status == "deleted":
+                return
+            deleted = event["type"] == "campaign.deleted"
+            archived = deleted or bool(data.get("archived")) or (known is not None and known.archived)
+            uow.campaigns.put(KnownCampaign(data["id"], "deleted" if deleted else data.get("status"),
+                                            archived), now())
     return handle_once(uow, event, "lead.on_campaign_event", effect)
+
+
+def close_campaign(campaign_id, uow):
+    """C8: from now on the campaign takes no new leads; returns how many it holds.
+
+    The campaign service calls this when a campaign is deleted, and archives rather than
+    destroys it if it holds any lead (deleted ones too: their effort still counts, C7).
+    """
+    with uow:
+        known = uow.campaigns.get(campaign_id)
+        uow.campaigns.put(KnownCampaign(campaign_id, known.status if known else None, True), now())
+        leads = uow.leads.count_in_campaign(campaign_id)
+        uow.commit()
+    return {"leads": leads, "activities": 0}

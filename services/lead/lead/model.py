@@ -128,6 +128,8 @@ class KnownCampaign:
     archived: bool = False
 
     def require_open(self):
+        if self.status == "deleted":
+            raise Invalid("The campaign does not exist.", {"campaign_id": "No such campaign."})
         if self.archived:
             raise Conflict("The campaign is archived and takes no new leads.",
                            {"campaign_id": "Archived campaign."})

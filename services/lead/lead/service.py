@@ -60,6 +60,11 @@ class LeadService(OperationsMixin):
         """L15: the lead's change log, oldest first. Raises NotFound."""
         return handlers.get_history(lead_id, self.storage, limit, cursor)
 
+    @rpc(expected_exceptions=EXPECTED)
+    def close_campaign(self, campaign_id):
+        """C8: stop taking leads for a campaign being deleted; returns {"leads", "activities"}."""
+        return handlers.close_campaign(campaign_id, self.storage)
+
     @consume_events("lead.on_campaign_event")
     def on_campaign_event(self, event):
         handlers.on_campaign_event(event, self.storage)

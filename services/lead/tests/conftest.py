@@ -25,6 +25,9 @@ class FakeLeadRepository:
         self._leads[lead.id] = copy.deepcopy(lead)
         return True
 
+    def count_in_campaign(self, campaign_id):
+        return sum(1 for lead in self._leads.values() if lead.campaign_id == campaign_id)
+
     def get_many(self, lead_ids):
         return [lead for lead in (self.get(lead_id) for lead_id in lead_ids) if lead is not None]
 

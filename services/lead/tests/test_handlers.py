@@ -281,3 +281,37 @@ def test_rule_decisions_are_applied_in_bulk_once_each_with_their_own_actor_and_r
     [_, assigned] = handlers.get_history(first["id"], uow)["items"]
     assert (assigned["action"], assigned["channel"], assigned["reason"], assigned["actor_id"]) == \
         ("assigned", "rule", "rule A matched", "creator1")
+
+
+def test_closing_a_campaign_counts_its_leads_and_refuses_new_ones_C8(uow, owner, campaigns):
+    create(uow, owner, campaigns, campaign_id="C1")
+
+    usage = handlers.close_campaign("C1", uow)
+
+    assert usage == {"leads": 1, "activities": 0}
+    with pytest.raises(Conflict):
+        create(uow, owner, campaigns, campaign_id="C1")
+
+
+def test_a_deleted_campaign_takes_no_lead_and_says_it_does_not_exist_C8(uow, owner, campaigns):
+    from crmkit import envelope
+
+    handlers.on_campaign_event(envelope.new_event("campaign.deleted", {"id": "C1", "status": "planned"}), uow)
+
+    with pytest.raises(Invalid) as refused:
+        create(uow, owner, campaigns, campaign_id="C1")
+    assert refused.value.details == {"campaign_id": "No such campaign."}
+
+
+def test_a_late_campaign_event_does_not_reopen_a_closed_or_deleted_campaign_C8(uow, owner, campaigns):
+    from crmkit import envelope
+
+    handlers.close_campaign("C1", uow)
+    handlers.on_campaign_event(envelope.new_event("campaign.updated", {"id": "C1", "status": "active"}), uow)
+    with pytest.raises(Conflict):
+        create(uow, owner, campaigns, campaign_id="C1")
+
+    handlers.on_campaign_event(envelope.new_event("campaign.deleted", {"id": "C1", "status": "active"}), uow)
+    handlers.on_campaign_event(envelope.new_event("campaign.created", {"id": "C1", "status": "planned"}), uow)
+    with pytest.raises(Invalid):
+        create(uow, owner, campaigns, campaign_id="C1")

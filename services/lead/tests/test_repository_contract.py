@@ -242,3 +242,11 @@ def test_a_second_lead_with_the_same_request_key_is_refused_and_the_first_kept(a
 
     assert refused is False
     assert kept.id == first.id
+
+
+def test_a_campaigns_leads_are_counted(any_uow):
+    add(any_uow, a_lead("00001", campaign_id="C1"), a_lead("00002", campaign_id="C1"),
+        a_lead("00003", campaign_id="C2"))
+
+    with any_uow:
+        assert (any_uow.leads.count_in_campaign("C1"), any_uow.leads.count_in_campaign("C9")) == (2, 0)

@@ -1,4 +1,6 @@
 """Projections fed by events, and the reports read from them (R1, R2). Pure."""
+from decimal import Decimal
+
 from crmkit.envelope import iso, now
 from crmkit.errors import NotFound
 from crmkit.inbox import handle_each_once, handle_once
@@ -8,6 +10,7 @@ from .model import campaign_report
 
 CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
                          "campaign.archived"}
+EXPENSE_EVENTS = {"campaign.expense_recorded", "campaign.expense_removed"}
 
 
 def on_campaign_event(event, uow):
@@ -17,6 +20,9 @@ def on_campaign_event(event, uow):
     def effect():
         if event["type"] in CAMPAIGN_STATE_EVENTS:
             uow.reports.put_campaign(data, now())
+        elif event["type"] in EXPENSE_EVENTS:  # C3/R1: expenses count in the campaign's cost
+            sign = 1 if event["type"] == "campaign.expense_recorded" else -1
+            uow.reports.add(data["campaign_id"], "money", "expenses", sign * Decimal(data["amount"]))
     return handle_once(uow, event, "reporting.on_campaign_event", effect)
 
 

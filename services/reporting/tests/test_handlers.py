@@ -116,3 +116,17 @@ def test_a_campaign_update_replaces_the_budget(uow):
 def test_a_campaign_without_any_event_has_no_report(uow):
     with pytest.raises(NotFound):
         report(uow, "C404")
+
+
+def test_expenses_recorded_and_removed_count_in_the_campaign_cost_C3_R1(uow):
+    from crmkit import envelope as env
+
+    handlers.on_campaign_event(env.new_event("campaign.created", {"id": "C9", "budget": "1000.00"}), uow)
+    recorded = env.new_event("campaign.expense_recorded", {"id": "E1", "campaign_id": "C9", "amount": "250.10"})
+    other = env.new_event("campaign.expense_recorded", {"id": "E2", "campaign_id": "C9", "amount": "49.90"})
+    removed = env.new_event("campaign.expense_removed", {"id": "E2", "campaign_id": "C9", "amount": "49.90"})
+    for event in (recorded, recorded, other, removed):
+        handlers.on_campaign_event(event, uow)
+
+    cost = handlers.get_campaign_report("C9", uow)["cost"]
+    assert (cost["expenses"], cost["total"], cost["budget"]) == ("250.10", "250.10", "1000.00")
