@@ -4,6 +4,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from .model import STATUSES, TYPES
 
 SHORT = validate.Length(max=200)
+MAX_MONEY = 10 ** 12 - 1
 
 
 class CampaignFields(Schema):
@@ -15,8 +16,9 @@ class CampaignFields(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
-    budget = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
-    expected_revenue = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0))
+    # Numeric(14, 2) in the database: a larger figure is a 422 here, not a 500 there.
+    budget = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0, max=MAX_MONEY))
+    expected_revenue = fields.Decimal(allow_none=True, places=2, validate=validate.Range(min=0, max=MAX_MONEY))
     expected_leads = fields.Integer(allow_none=True, validate=validate.Range(min=0))
     currency = fields.String(allow_none=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
     parent_id = fields.String(allow_none=True, validate=SHORT)
@@ -50,7 +52,7 @@ class ExpenseIn(Schema):
         unknown = RAISE
 
     amount = fields.Decimal(required=True, places=2,
-                            validate=validate.Range(min=0, min_inclusive=False, max=10 ** 12 - 1))
+                            validate=validate.Range(min=0, min_inclusive=False, max=MAX_MONEY))
     category = fields.String(required=True, validate=validate.Length(min=1, max=100))
     date = fields.Date(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=10000))

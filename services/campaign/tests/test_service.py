@@ -41,6 +41,8 @@ def test_a_good_payload_creates_a_campaign_owned_by_the_caller_C1(service, uow):
     ({"name": "Expo", "type": "trade_show", "start_date": "15/04/2024"}, "start_date"),
     ({"name": "Expo", "type": "trade_show", "budget": "-1"}, "budget"),
     ({"name": "Expo", "type": "trade_show", "budget": "lots"}, "budget"),
+    ({"name": "Expo", "type": "trade_show", "budget": "1e20"}, "budget"),
+    ({"name": "Expo", "type": "trade_show", "expected_revenue": "1000000000000"}, "expected_revenue"),
     ({"name": "Expo", "type": "trade_show", "expected_leads": -5}, "expected_leads"),
     ({"name": "Expo", "type": "trade_show", "currency": "rmb"}, "currency"),
     ({"name": "Expo", "type": "trade_show", "description": "x" * 10001}, "description"),
