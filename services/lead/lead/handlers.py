@@ -1,4 +1,6 @@
 """Lead use cases, one function each. Pure: they see a unit of work and a RequestContext."""
+import json
+
 from crmkit import paging
 from crmkit.context import RequestContext
 from crmkit.envelope import iso, new_id, now
@@ -148,17 +150,12 @@ def get_history(lead_id, uow, limit=None, cursor=None):
         _require(uow.leads.get(lead_id), lead_id)
         rows = uow.history.list(lead_id, limit, after)
         items = [{"at": iso(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
-                  "changes": _json(r["changes"]), "channel": r["channel"], "reason": r["reason"],
+                  "changes": json.loads(r["changes"]), "channel": r["channel"], "reason": r["reason"],
                   "_seq": r["id"]} for r in rows]
     result = paging.page(items, limit, key=lambda item: item["_seq"])
     for item in result["items"]:
         item.pop("_seq")
     return result
-
-
-def _json(text):
-    import json
-    return json.loads(text)
 
 
 CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
