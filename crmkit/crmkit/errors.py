@@ -38,7 +38,12 @@ class BadRequest(ServiceError):
     code = "bad_request"
 
 
-EXPECTED = (NotFound, Invalid, Conflict, Forbidden, BadRequest)
+class Gone(ServiceError):
+    """The thing existed but was switched off or removed for good (HTTP 410)."""
+    code = "gone"
+
+
+EXPECTED = (NotFound, Invalid, Conflict, Forbidden, BadRequest, Gone)
 
 
 def flatten_messages(messages, prefix="") -> dict:

@@ -16,13 +16,14 @@ STATUS = {
     service_errors.Forbidden: (403, "forbidden"),
     service_errors.NotFound: (404, "not_found"),
     service_errors.Conflict: (409, "conflict"),
+    service_errors.Gone: (410, "gone"),
     service_errors.Invalid: (422, "validation_error"),
     ServiceUnavailable: (503, "service_unavailable"),
     ServiceTimeout: (504, "service_timeout"),
 }
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+              405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 415: "unsupported_media_type",
               422: "validation_error", 429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
               504: "service_timeout"}
 

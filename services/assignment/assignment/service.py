@@ -41,7 +41,7 @@ class AssignmentService(OperationsMixin):
     def set_campaign_rule(self, campaign_id, rule_id):
         """A6: attach a rule to a campaign. Raises NotFound (campaign or rule)."""
         return handlers.set_campaign_rule(campaign_id, rule_id, self.storage, self.ctx,
-                                          self.campaign_rpc.get_campaign)
+                                          self.campaign_rpc.describe_campaign)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_assignment_log(self, lead_id, limit=None, cursor=None):

@@ -14,7 +14,7 @@ GOOD = {"name": "Shanghai leads", "recipients": [{"user_id": "s1"}], "condition"
 
 
 class StubCampaigns:
-    def get_campaign(self, campaign_id):
+    def describe_campaign(self, campaign_id):
         if campaign_id != "C1":
             raise NotFound("no such campaign")
         return {"id": campaign_id}

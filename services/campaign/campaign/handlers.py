@@ -32,6 +32,12 @@ def get_campaign(campaign_id, uow):
         return _require(uow.campaigns.get(campaign_id), campaign_id).to_dict()
 
 
+def describe_campaign(campaign_id, uow):
+    """The campaign for another service: no permission check."""
+    with uow:
+        return _require(uow.campaigns.get(campaign_id), campaign_id).to_dict()
+
+
 def list_campaigns(filters, uow, limit=None, cursor=None):
     limit = paging.limit_of(limit)
     after = paging.decode(cursor)

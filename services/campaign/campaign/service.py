@@ -35,6 +35,12 @@ class CampaignService(OperationsMixin):
         return handlers.get_campaign(campaign_id, self.storage)
 
     @rpc(expected_exceptions=EXPECTED)
+    def describe_campaign(self, campaign_id):
+        """For other services only (the gateway never calls it): the campaign whoever asks,
+        without the participants check of get_campaign. Raises NotFound."""
+        return handlers.describe_campaign(campaign_id, self.storage)
+
+    @rpc(expected_exceptions=EXPECTED)
     def list_campaigns(self, filters=None, limit=None, cursor=None):
         """Campaigns, newest first; archived ones only with include_archived. Raises Invalid."""
         filters = load_or_invalid(CAMPAIGN_FILTERS, filters or {})

@@ -29,7 +29,7 @@ class LeadService(OperationsMixin):
     def create_lead(self, payload, request_key=None):
         """L1: create a lead. Raises Invalid, Conflict (archived campaign). Emits lead.created."""
         cmd = load_or_invalid(CREATE_LEAD, payload)
-        return handlers.create_lead(cmd, self.storage, self.ctx, self.campaign_rpc.get_campaign,
+        return handlers.create_lead(cmd, self.storage, self.ctx, self.campaign_rpc.describe_campaign,
                                     request_key)
 
     @rpc(expected_exceptions=EXPECTED)

@@ -106,13 +106,13 @@ class FakeLeadUnitOfWork(FakeUnitOfWork):
 
 
 class StubCampaigns:
-    """The campaign service as the lead service sees it: get_campaign(id) → dict or NotFound."""
+    """The campaign service as the lead service sees it: describe_campaign(id) → dict or NotFound."""
 
     def __init__(self, **campaigns):
         self.campaigns = campaigns
         self.calls = []
 
-    def get_campaign(self, campaign_id):
+    def describe_campaign(self, campaign_id):
         self.calls.append(campaign_id)
         if campaign_id not in self.campaigns:
             raise NotFound(f"Campaign {campaign_id} does not exist.")

@@ -10,7 +10,7 @@ CARD = {"contact": {"name": "张伟", "email": "zhang@acme.cn"}, "company": {"na
 
 
 def create(uow, ctx, campaigns, request_key=None, **cmd):
-    return handlers.create_lead({**CARD, **cmd}, uow, ctx, campaigns.get_campaign, request_key)
+    return handlers.create_lead({**CARD, **cmd}, uow, ctx, campaigns.describe_campaign, request_key)
 
 
 def test_creating_a_lead_emits_lead_created_with_the_callers_id_as_actor_L1_P2(uow, owner, campaigns):
@@ -42,7 +42,7 @@ def test_a_new_lead_is_raw_and_owned_by_the_caller_unless_someone_else_is_named_
 
 def test_a_lead_without_contact_or_company_name_is_refused_and_leaves_nothing_L1(uow, owner, campaigns):
     with pytest.raises(Invalid) as caught:
-        handlers.create_lead({"contact": {"email": "x@y.cn"}}, uow, owner, campaigns.get_campaign)
+        handlers.create_lead({"contact": {"email": "x@y.cn"}}, uow, owner, campaigns.describe_campaign)
 
     assert {"contact.name", "company.name"} <= set(caught.value.details)
     assert uow.published() == []
