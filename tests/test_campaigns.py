@@ -1,6 +1,7 @@
-"""Campaign costs and deletes through the gateway (C3, C7, C8), with real processes."""
+"""Campaigns through the gateway (C1, C2, C3, C7, C8), with real processes."""
 import pytest
 
+from tests.events import Subscriber
 from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -51,4 +52,93 @@ def test_an_empty_campaign_is_destroyed_and_takes_no_lead_afterwards_C8(make_sta
 
     _, sales = api.user("li", roles=["sales_member"])
     other = api.ok("POST", "/campaigns", json={"name": "Mine", "type": "email"})
-    assert sales.request("DELETE", f"/campaigns/{other['id']}").status_code == 403
+    assert sales.request("DELETE", f"/campaigns/{other['id']}").status_code == 404  # not theirs to see (C2)
+
+
+# What each may do through the API: read, change a field, record an expense, change participants,
+# attach a rule, delete. A user with no access is told the campaign does not exist (404).
+MATRIX = {
+    "owner": (200, 200, 201, 200, 200, 204),
+    "manage": (200, 200, 201, 200, 200, 204),
+    "edit": (200, 200, 201, 403, 200, 403),
+    "view": (200, 403, 403, 403, 403, 403),
+    "stranger": (404, 404, 404, 404, 404, 404),
+    "admin": (200, 200, 201, 200, 200, 204),
+}
+
+
+def test_the_permission_matrix_through_the_gateway_C2(make_stack):
+    stack = make_stack()
+    admin = stack.api
+    subscriber = Subscriber(stack.env["AMQP_URI"], "campaign.events", ("campaign.participants_changed",))
+    people = {who: admin.user(f"{who}-c2", roles=["marketing_member", "sales_manager"]) for who in MATRIX
+              if who != "admin"}
+    people["admin"] = ({"id": "admin"}, admin)
+    rule = admin.ok("POST", "/assignment-rules", json={
+        "name": "all", "recipients": [{"user_id": people["edit"][0]["id"]}],
+        "condition": {"field": "company.name", "op": "not_empty"}})
+    grants = [{"user_id": people[who][0]["id"], "permission": who} for who in ("manage", "edit", "view")]
+
+    for who, expected in MATRIX.items():
+        client = people[who][1]
+        campaign = people["owner"][1].ok("POST", "/campaigns", json={"name": f"展会 {who}", "type": "seminar"})
+        cid = campaign["id"]
+        assert campaign["owner_id"] == people["owner"][0]["id"]
+        assert people["owner"][1].ok("PUT", f"/campaigns/{cid}/participants", json=grants)["items"] == sorted(
+            grants, key=lambda g: g["user_id"])
+        got = (
+            client.get(f"/campaigns/{cid}").status_code,
+            client.patch(f"/campaigns/{cid}", json={"description": f"说明 by {who}"}).status_code,
+            client.post(f"/campaigns/{cid}/expenses", json={"amount": "10", "category": "x"}).status_code,
+            client.put(f"/campaigns/{cid}/participants", json=grants).status_code,
+            client.put(f"/campaigns/{cid}/rule", json={"rule_id": rule["id"]}).status_code,
+            client.request("DELETE", f"/campaigns/{cid}").status_code,
+        )
+        assert got == expected, who
+        if expected[0] == 404:
+            body = client.get(f"/campaigns/{cid}").json()
+            assert body["error"]["code"] == "not_found"
+            assert cid not in [c["id"] for c in client.ok("GET", "/campaigns")["items"]]
+            assert client.get(f"/reports/campaigns/{cid}").status_code == 404
+        else:
+            assert cid in [c["id"] for c in client.ok("GET", "/campaigns", params={"include_archived": "true"})["items"]]
+
+    changed = subscriber.wait_for(lambda e: e["body"]["data"]["changes"]["added"])
+    assert {p["user_id"] for p in changed[0]["body"]["data"]["participants"]} == {g["user_id"] for g in grants}
+    subscriber.close()
+    cid = admin.ok("POST", "/campaigns", json={"name": "x", "type": "email"})["id"]
+    for bad in ([{"user_id": "nobody", "permission": "view"}], [{"user_id": people["view"][0]["id"], "permission": "own"}],
+                {"user_id": people["view"][0]["id"], "permission": "view"}):
+        assert admin.put(f"/campaigns/{cid}/participants", json=bad).status_code == 422
+
+
+def test_status_lifecycle_tree_and_filters_through_the_gateway_C1(make_stack):
+    stack = make_stack()
+    api = stack.api
+    subscriber = Subscriber(stack.env["AMQP_URI"], "campaign.events", ("campaign.status_changed",))
+    top = api.ok("POST", "/campaigns", json={"name": "2026 春季计划", "type": "other", "start_date": "2026-03-01",
+                                             "end_date": "2026-05-31", "description": "全年主推"})
+    wave = api.ok("POST", "/campaigns", json={"name": "Wave 1", "type": "email", "parent_id": top["id"],
+                                              "start_date": "2026-06-01"})
+    bad_dates = api.post("/campaigns", json={"name": "x", "type": "email", "start_date": "2026-02-02",
+                                             "end_date": "2026-02-01"})
+    assert bad_dates.status_code == 422 and "end_date" in bad_dates.json()["error"]["details"]
+
+    cycle = api.patch(f"/campaigns/{top['id']}", json={"parent_id": wave["id"]})
+    assert cycle.status_code == 422 and "parent_id" in cycle.json()["error"]["details"]
+    assert api.ok("PATCH", f"/campaigns/{wave['id']}", json={"status": "active"})["status"] == "active"
+    illegal = api.patch(f"/campaigns/{wave['id']}", json={"status": "planned"})
+    assert illegal.status_code == 409 and illegal.json()["error"]["code"] == "conflict"
+    moved = subscriber.wait_for(lambda e: e["body"]["data"]["id"] == wave["id"])
+    assert moved[0]["body"]["data"]["changes"] == {"status": {"from": "planned", "to": "active"}}
+    subscriber.close()
+
+    def names(**params):
+        return {c["name"] for c in api.ok("GET", "/campaigns", params=params)["items"]}
+    assert names(date_from="2026-05-01", date_to="2026-05-31") == {"2026 春季计划"}
+    assert names(date_from="2026-06-15") == {"Wave 1"}
+    assert names(q="主推") == {"2026 春季计划"}
+    assert names(parent_id=top["id"]) == {"Wave 1"}
+    assert names(status="active", type="email") == {"Wave 1"}
+    assert api.get("/campaigns", params={"date_from": "not a date"}).status_code == 422
+    assert api.get("/campaigns", params={"status": "running"}).status_code == 422

@@ -53,8 +53,18 @@ class CampaignFilters(Paging):
     type = fields.String()
     owner_id = fields.String()
     parent_id = fields.String()
-    q = fields.String()
+    participant_id = fields.String(metadata={"description": "Campaigns this user takes part in."})
+    date_from = fields.Date(metadata={"description": "Campaigns running on or after this day (no end date: "
+                                                     "still running). Campaigns without dates never match."})
+    date_to = fields.Date(metadata={"description": "Campaigns running on or before this day (no start date: "
+                                                   "from any time)."})
+    q = fields.String(metadata={"description": "Text in the name or the description."})
     include_archived = fields.Boolean()
+
+
+class ParticipantIn(Strict):
+    user_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    permission = fields.String(required=True, validate=validate.OneOf(("view", "edit", "manage")))
 
 
 class ExpenseIn(Strict):

@@ -9,7 +9,7 @@ from ..schemas import AssignmentIn, LeadFilters, LeadIn, Paging
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Leads (L1-L15)")
 
 
-def _check_users(user_ids):
+def check_users(user_ids):
     missing = set(user_ids) - current_app.extensions["crm_users"].existing(user_ids)
     if missing:
         raise ApiError(422, "Unknown user.", {"user_id": f"No such user: {', '.join(sorted(missing))}."})
@@ -24,7 +24,7 @@ def create_lead(data):
     Send `Idempotency-Key` to make a retried POST return the first lead instead of a second.
     """
     if data.get("owner_id"):
-        _check_users([data["owner_id"]])
+        check_users([data["owner_id"]])
     key = request.headers.get("Idempotency-Key")
     request_key = f"{g.user['id']}:{key}" if key else g.correlation_id
     return rpc("lead", "create_lead", data, request_key=request_key[:100])
@@ -47,7 +47,7 @@ def get_lead(lead_id):
 @blp.response(201)
 def assign(data, lead_id):
     """Assign by hand (A9), with per-section permissions (L3). Owner or manager."""
-    _check_users([data["user_id"]])
+    check_users([data["user_id"]])
     return rpc("lead", "assign_lead", lead_id, [data])
 
 

@@ -1,6 +1,6 @@
 """The campaign service's tables, repository and unit of work."""
 from sqlalchemy import (Column, Date, DateTime, Index, Integer, MetaData, Numeric, String, Table, Text,
-                        delete, func, insert, select, update)
+                        delete, exists, func, insert, or_, select, text, update)
 
 from crmkit.db import SqlUnitOfWork, messaging_tables
 
@@ -45,7 +45,27 @@ expenses = Table(
     Index("ix_expenses_campaign", "campaign_id", "id"),
 )
 
+participants = Table(
+    "campaign_participants", metadata,
+    Column("campaign_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("permission", String(10), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(32)),
+    Index("ix_campaign_participants_user", "user_id"),
+)
+
 _FIELDS = [c.name for c in campaigns.columns]
+TREE_LOCK = 0x43414D50  # "CAMP": one PostgreSQL advisory lock serialises changes to the tree
+
+
+def _like(value):
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _takes_part(user_id):
+    return exists().where(participants.c.campaign_id == campaigns.c.id, participants.c.user_id == user_id)
 _EXPENSE_FIELDS = [c.name for c in expenses.columns]
 
 
@@ -55,6 +75,7 @@ class CampaignRepository:
 
     def add(self, campaign: Campaign):
         self.session.execute(insert(campaigns).values(**{k: getattr(campaign, k) for k in _FIELDS}))
+        self.save_participants(campaign, campaign.owner_id)
 
     def save(self, campaign: Campaign):
         self.session.execute(update(campaigns).where(campaigns.c.id == campaign.id).values(
@@ -62,7 +83,7 @@ class CampaignRepository:
 
     def get(self, campaign_id) -> Campaign | None:
         row = self.session.execute(select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
-        return Campaign(**row) if row else None
+        return self._load([row])[0] if row else None
 
     def list(self, filters, limit, after):
         query = select(campaigns)
@@ -71,15 +92,68 @@ class CampaignRepository:
         for key in ("status", "type", "owner_id", "parent_id"):
             if filters.get(key):
                 query = query.where(getattr(campaigns.c, key) == filters[key])
+        if filters.get("visible_to") is not None:
+            viewer = filters["visible_to"]
+            query = query.where(or_(campaigns.c.owner_id == viewer, _takes_part(viewer)))
+        if filters.get("participant_id"):
+            query = query.where(_takes_part(filters["participant_id"]))
+        if filters.get("date_from") or filters.get("date_to"):
+            # Campaigns whose dates overlap the range: a missing end runs on, a missing start
+            # reaches back; a campaign with no date at all matches no range.
+            query = query.where(or_(campaigns.c.start_date.is_not(None), campaigns.c.end_date.is_not(None)))
+            if filters.get("date_from"):
+                query = query.where(or_(campaigns.c.end_date.is_(None), campaigns.c.end_date >= filters["date_from"]))
+            if filters.get("date_to"):
+                query = query.where(or_(campaigns.c.start_date.is_(None), campaigns.c.start_date <= filters["date_to"]))
         if filters.get("q"):
-            query = query.where(campaigns.c.name.ilike(f"%{filters['q']}%"))
+            pattern = _like(filters["q"])
+            query = query.where(or_(campaigns.c.name.ilike(pattern, escape="\\"),
+                                    campaigns.c.description.ilike(pattern, escape="\\")))
         if after:
             query = query.where(campaigns.c.id < after)
-        rows = self.session.execute(query.order_by(campaigns.c.id.desc()).limit(limit + 1)).mappings()
-        return [Campaign(**row) for row in rows]
+        rows = self.session.execute(query.order_by(campaigns.c.id.desc()).limit(limit + 1)).mappings().all()
+        return self._load(rows)
 
+    def _load(self, rows):
+        found = [Campaign(**row) for row in rows]
+        if found:
+            by_id = {c.id: c for c in found}
+            for row in self.session.execute(select(participants).where(
+                    participants.c.campaign_id.in_(list(by_id)))):
+                by_id[row.campaign_id].participants[row.user_id] = row.permission
+        return found
+
+    def save_participants(self, campaign: Campaign, actor_id):
+        """Make the stored participants those of `campaign` (kept rows keep their added_at)."""
+        stored = {row.user_id: row.permission for row in self.session.execute(
+            select(participants.c.user_id, participants.c.permission).where(
+                participants.c.campaign_id == campaign.id))}
+        gone = [u for u in stored if u not in campaign.participants]
+        if gone:
+            self.session.execute(delete(participants).where(
+                participants.c.campaign_id == campaign.id, participants.c.user_id.in_(gone)))
+        for user_id, permission in campaign.participants.items():
+            if user_id not in stored:
+                self.session.execute(insert(participants).values(
+                    campaign_id=campaign.id, user_id=user_id, permission=permission,
+                    added_at=campaign.updated_at, added_by=actor_id))
+            elif stored[user_id] != permission:
+                self.session.execute(update(participants).where(
+                    participants.c.campaign_id == campaign.id, participants.c.user_id == user_id)
+                    .values(permission=permission))
+
+    def has_children(self, campaign_id) -> bool:
+        return self.session.execute(select(campaigns.c.id).where(
+            campaigns.c.parent_id == campaign_id).limit(1)).first() is not None
+
+    def lock_tree(self):
+        """Serialise changes to the campaign tree, so two moves cannot close a cycle together.
+        SQLite writers are serialised already (BEGIN IMMEDIATE)."""
+        if self.session.dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TREE_LOCK})
 
     def remove(self, campaign_id):
+        self.session.execute(delete(participants).where(participants.c.campaign_id == campaign_id))
         self.session.execute(delete(campaigns).where(campaigns.c.id == campaign_id))
 
 

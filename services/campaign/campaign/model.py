@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from crmkit.envelope import iso
-from crmkit.errors import Conflict, Invalid
+from crmkit.errors import Conflict, Forbidden, Invalid, NotFound
 
 TYPES = ("trade_show", "seminar", "web_registration", "customer_pyramid", "lead_reactivation",
          "email", "advertising", "telemarketing", "other")
@@ -17,6 +17,21 @@ TRANSITIONS = {
 EDITABLE = ("name", "type", "status", "start_date", "end_date", "budget", "expected_revenue",
             "expected_leads", "currency", "parent_id", "owner_id", "description")
 MONEY = ("budget", "expected_revenue")
+
+# C2: what a user may do on a campaign, lowest first. The owner and administrators manage;
+# marketing directors oversee every campaign and may edit any; participants get what the
+# owner gave them; anybody else gets nothing and is told the campaign does not exist.
+LEVELS = ("view", "edit", "manage")
+ROLE_LEVELS = {"admin": "manage", "marketing_director": "edit"}
+SEES_ALL = frozenset(ROLE_LEVELS)
+
+
+def rank(level):
+    return -1 if level is None else LEVELS.index(level)
+
+
+def highest(*levels):
+    return max(levels, key=rank, default=None)
 
 
 def money(value):
@@ -41,7 +56,7 @@ class Campaign:
     parent_id: str | None = None
     description: str | None = None
     archived_at: object = None
-    extra: dict = field(default_factory=dict)
+    participants: dict = field(default_factory=dict)  # user_id -> "view" | "edit" | "manage"
 
     @classmethod
     def create(cls, *, id, now, owner_id, **fields_):
@@ -76,6 +91,40 @@ class Campaign:
             self.updated_at = now
         return diff
 
+    def permission_of(self, user_id, roles=()):
+        """C2: the caller's level on this campaign (None: no access at all)."""
+        own = "manage" if user_id is not None and user_id == self.owner_id else None
+        return highest(own, self.participants.get(user_id), *(ROLE_LEVELS.get(r) for r in roles))
+
+    def require(self, ctx, level):
+        """NotFound for a user with no access (existence is private); Forbidden below `level`."""
+        have = self.permission_of(ctx.user_id, ctx.roles)
+        if have is None:
+            raise NotFound(f"Campaign {self.id} does not exist.", {"campaign_id": self.id})
+        if rank(have) < rank(level):
+            raise Forbidden(f"This needs {level} permission on the campaign; you have {have}.",
+                            {"permission": f"Needs {level}."})
+        return have
+
+    def set_participants(self, given, now):
+        """C2: replace the participants; returns {"added", "removed", "changed"} (empty lists: no change)."""
+        new = {}
+        for index, item in enumerate(given):
+            if item["user_id"] in new:
+                raise Invalid("A user appears twice.", {f"{index}.user_id": "Listed twice."})
+            new[item["user_id"]] = item["permission"]
+        old = self.participants
+        changes = {
+            "added": [{"user_id": u, "permission": p} for u, p in sorted(new.items()) if u not in old],
+            "removed": [{"user_id": u, "permission": p} for u, p in sorted(old.items()) if u not in new],
+            "changed": [{"user_id": u, "from": old[u], "to": p} for u, p in sorted(new.items())
+                        if u in old and old[u] != p],
+        }
+        if any(changes.values()):
+            self.participants = new
+            self.updated_at = now
+        return changes
+
     def require_open(self):
         if self.archived_at is not None:
             raise Conflict("The campaign is archived.", {"campaign_id": "Archived campaign."})
@@ -93,6 +142,7 @@ class Campaign:
             "expected_leads": self.expected_leads, "currency": self.currency,
             "parent_id": self.parent_id, "owner_id": self.owner_id, "description": self.description,
             "archived": self.archived_at is not None, "archived_at": iso(self.archived_at),
+            "participants": [{"user_id": u, "permission": p} for u, p in sorted(self.participants.items())],
             "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
         }
 

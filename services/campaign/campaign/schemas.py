@@ -1,7 +1,7 @@
 """marshmallow schemas at the campaign service's RPC boundary."""
 from marshmallow import RAISE, Schema, fields, validate
 
-from .model import STATUSES, TYPES
+from .model import LEVELS, STATUSES, TYPES
 
 SHORT = validate.Length(max=200)
 MAX_MONEY = 10 ** 12 - 1
@@ -39,12 +39,23 @@ class CampaignFilters(Schema):
     class Meta:
         unknown = RAISE
 
-    status = fields.String()
-    type = fields.String()
-    owner_id = fields.String()
-    parent_id = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    type = fields.String(validate=validate.OneOf(TYPES))
+    owner_id = fields.String(validate=SHORT)
+    parent_id = fields.String(validate=SHORT)
+    participant_id = fields.String(validate=SHORT)
+    date_from = fields.Date()
+    date_to = fields.Date()
     q = fields.String(validate=SHORT)
     include_archived = fields.Boolean()
+
+
+class Participant(Schema):
+    class Meta:
+        unknown = RAISE
+
+    user_id = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    permission = fields.String(required=True, validate=validate.OneOf(LEVELS))
 
 
 class ExpenseIn(Schema):

@@ -1,17 +1,19 @@
 """The campaign service's Nameko entrypoints: thin translators only."""
 from pathlib import Path
 
-from crmkit.errors import EXPECTED, load_or_invalid
+from crmkit.errors import EXPECTED, Invalid, load_or_invalid
 from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
 from . import handlers, schemas
 from .db import CampaignUnitOfWork, metadata
+from .model import LEVELS
 
 # Schemas are built once: constructing one costs more than loading a payload.
 CAMPAIGN_FILTERS = schemas.CampaignFilters()
 CREATE_CAMPAIGN = schemas.CreateCampaign()
 UPDATE_CAMPAIGN = schemas.UpdateCampaign()
 EXPENSE_IN = schemas.ExpenseIn()
+PARTICIPANTS = schemas.Participant(many=True)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -31,8 +33,17 @@ class CampaignService(OperationsMixin):
 
     @rpc(expected_exceptions=EXPECTED)
     def get_campaign(self, campaign_id):
-        """The campaign (archived ones too). Raises NotFound."""
-        return handlers.get_campaign(campaign_id, self.storage)
+        """The campaign (archived ones too) for a caller with view (C2). Raises NotFound (no access
+        looks the same as no campaign)."""
+        return handlers.get_campaign(campaign_id, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def authorize_campaign(self, campaign_id, level):
+        """C2: the campaign if the caller has `level` (view, edit, manage) on it.
+        Raises NotFound (no access at all), Forbidden (less than `level`), Invalid."""
+        if level not in LEVELS:
+            raise Invalid("Unknown permission level.", {"level": f"One of {', '.join(LEVELS)}."})
+        return handlers.authorize_campaign(campaign_id, level, self.storage, self.ctx)
 
     @rpc(expected_exceptions=EXPECTED)
     def describe_campaign(self, campaign_id):
@@ -42,15 +53,24 @@ class CampaignService(OperationsMixin):
 
     @rpc(expected_exceptions=EXPECTED)
     def list_campaigns(self, filters=None, limit=None, cursor=None):
-        """Campaigns, newest first; archived ones only with include_archived. Raises Invalid."""
+        """Campaigns the caller can see, newest first; archived ones only with include_archived.
+        Raises Invalid."""
         filters = load_or_invalid(CAMPAIGN_FILTERS, filters or {})
-        return handlers.list_campaigns(filters, self.storage, limit, cursor)
+        return handlers.list_campaigns(filters, self.storage, self.ctx, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def update_campaign(self, campaign_id, payload):
-        """C1: partial update. Raises NotFound, Invalid, Conflict, Forbidden. Emits campaign.updated."""
+        """C1: partial update. Raises NotFound, Invalid, Conflict, Forbidden. Emits campaign.updated
+        and, when the status moved, campaign.status_changed."""
         changes = load_or_invalid(UPDATE_CAMPAIGN, payload)
         return handlers.update_campaign(campaign_id, changes, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_participants(self, campaign_id, payload):
+        """C2: replace the participants [{user_id, permission}]. Raises NotFound, Forbidden, Invalid,
+        Conflict. Emits campaign.participants_changed."""
+        given = load_or_invalid(PARTICIPANTS, payload if isinstance(payload, list) else None)
+        return handlers.set_participants(campaign_id, given, self.storage, self.ctx)
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_campaign(self, campaign_id):
@@ -66,7 +86,7 @@ class CampaignService(OperationsMixin):
     @rpc(expected_exceptions=EXPECTED)
     def list_expenses(self, campaign_id, limit=None, cursor=None, include_removed=False):
         """C3: the campaign's expenses, oldest first. Raises NotFound."""
-        return handlers.list_expenses(campaign_id, self.storage, limit, cursor, include_removed)
+        return handlers.list_expenses(campaign_id, self.storage, self.ctx, limit, cursor, include_removed)
 
     @rpc(expected_exceptions=EXPECTED)
     def remove_expense(self, campaign_id, expense_id):

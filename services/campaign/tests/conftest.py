@@ -19,7 +19,12 @@ class FakeCampaignRepository:
         assert campaign.id in self._campaigns
         if campaign.currency is None:  # the column is NOT NULL, as in the real table
             raise ValueError("campaigns.currency may not be null")
-        self._campaigns[campaign.id] = copy.deepcopy(campaign)
+        stored = copy.deepcopy(campaign)
+        stored.participants = self._campaigns[campaign.id].participants  # their own table: save_participants
+        self._campaigns[campaign.id] = stored
+
+    def save_participants(self, campaign, actor_id):
+        self._campaigns[campaign.id].participants = dict(campaign.participants)
 
     def get(self, campaign_id):
         campaign = self._campaigns.get(campaign_id)
@@ -33,15 +38,36 @@ class FakeCampaignRepository:
             if any(filters.get(k) and getattr(campaign, k) != filters[k]
                    for k in ("status", "type", "owner_id", "parent_id")):
                 continue
-            if filters.get("q") and filters["q"].lower() not in campaign.name.lower():
+            viewer = filters.get("visible_to")
+            if viewer is not None and viewer != campaign.owner_id and viewer not in campaign.participants:
+                continue
+            if filters.get("participant_id") and filters["participant_id"] not in campaign.participants:
+                continue
+            if (filters.get("date_from") or filters.get("date_to")) and not _overlaps(campaign, filters):
+                continue
+            if filters.get("q") and not any(filters["q"].lower() in (text or "").lower()
+                                             for text in (campaign.name, campaign.description)):
                 continue
             if after and not campaign.id < after:
                 continue
             found.append(copy.deepcopy(campaign))
         return found[:limit + 1]
 
+    def has_children(self, campaign_id):
+        return any(c.parent_id == campaign_id for c in self._campaigns.values())
+
+    def lock_tree(self):
+        pass
+
     def remove(self, campaign_id):
         self._campaigns.pop(campaign_id, None)
+
+
+def _overlaps(campaign, filters):
+    if campaign.start_date is None and campaign.end_date is None:
+        return False
+    return ((not filters.get("date_from") or campaign.end_date is None or campaign.end_date >= filters["date_from"])
+            and (not filters.get("date_to") or campaign.start_date is None or campaign.start_date <= filters["date_to"]))
 
 
 class FakeExpenseRepository:

@@ -94,15 +94,54 @@ def test_campaigns_are_listed_newest_first_after_a_cursor(any_uow):
     ({"parent_id": "a"}, {"b"}),
     ({"q": "fair"}, {"a", "b"}),
     ({"q": "邮件"}, {"c"}),
+    ({"q": "春季"}, {"b"}),           # the description is searched too
+    ({"q": "100%"}, set()),           # LIKE wildcards are plain characters
+    ({"q": "_"}, set()),
+    ({"participant_id": "p1"}, {"a", "c"}),
+    ({"visible_to": "p1"}, {"a", "c"}),
+    ({"visible_to": "owner2"}, {"c"}),
+    # a: 15-19 April; b: from 1 April on (no end); c: until 1 June (no start); z: archived
+    ({"date_from": date(2024, 4, 1), "date_to": date(2024, 4, 30)}, {"a", "b", "c"}),
+    ({"date_from": date(2024, 4, 20)}, {"b", "c"}),
+    ({"date_to": date(2024, 4, 10)}, {"b", "c"}),
+    ({"date_from": date(2024, 6, 2)}, {"b"}),
+    ({"date_from": date(2024, 4, 16), "date_to": date(2024, 4, 16), "q": "fair"}, {"a", "b"}),
 ])
-def test_campaigns_are_filtered(any_uow, filters, expected):
+def test_campaigns_are_filtered_C1_C2(any_uow, filters, expected):
     z = a_campaign("z", name="Old fair")
     z.archived_at = T0
-    add(any_uow, a_campaign("a", name="Canton Fair"), a_campaign("b", name="Expo fair", status="active", parent_id="a"),
-        a_campaign("c", name="邮件营销", type="email", owner_id="owner2"), z)
+    a = a_campaign("a", name="Canton Fair", start_date=date(2024, 4, 15), end_date=date(2024, 4, 19))
+    a.participants = {"p1": "view"}
+    b = a_campaign("b", name="Expo fair", status="active", parent_id="a", start_date=date(2024, 4, 1),
+                   description="春季")
+    c = a_campaign("c", name="邮件营销", type="email", owner_id="owner2", end_date=date(2024, 6, 1))
+    c.participants = {"p1": "edit", "p2": "manage"}
+    add(any_uow, a, b, c, z)
 
     with any_uow:
         assert {c.id for c in any_uow.campaigns.list(filters, 50, None)} == expected
+
+
+def test_participants_are_stored_replaced_and_go_with_a_destroyed_campaign_C2(any_uow):
+    campaign = a_campaign("a")
+    campaign.participants = {"p1": "view", "p2": "edit"}
+    add(any_uow, campaign, a_campaign("child", parent_id="a"))
+
+    with any_uow:
+        loaded = any_uow.campaigns.get("a")
+        assert loaded.participants == {"p1": "view", "p2": "edit"}
+        assert any_uow.campaigns.has_children("a") and not any_uow.campaigns.has_children("child")
+        loaded.participants = {"p2": "manage", "p3": "view"}
+        any_uow.campaigns.save(loaded)
+        any_uow.campaigns.save_participants(loaded, "owner1")
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.campaigns.get("a").participants == {"p2": "manage", "p3": "view"}
+        any_uow.campaigns.remove("a")
+        any_uow.campaigns.add(a_campaign("a"))  # the same id again starts with nobody
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.campaigns.get("a").participants == {}
 
 
 def test_create_update_and_read_back_the_same_way_on_both(any_uow):
@@ -112,8 +151,9 @@ def test_create_update_and_read_back_the_same_way_on_both(any_uow):
     with pytest.raises(Conflict):
         handlers.update_campaign(campaign["id"], {"status": "planned"}, any_uow, CTX)
 
-    stored = handlers.get_campaign(campaign["id"], any_uow)
+    stored = handlers.get_campaign(campaign["id"], any_uow, CTX)
 
     assert (stored["status"], stored["budget"], stored["currency"]) == ("active", "99.50", "CNY")
     assert stored["start_date"] == "2024-04-15"
-    assert [e["type"] for e in any_uow.published()] == ["campaign.created", "campaign.updated"]
+    assert [e["type"] for e in any_uow.published()] == ["campaign.created", "campaign.updated",
+                                                     "campaign.status_changed"]

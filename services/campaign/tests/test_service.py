@@ -85,3 +85,24 @@ def test_bad_list_filters_are_invalid(service):
 def test_an_unknown_campaign_is_not_found(service):
     with pytest.raises(NotFound):
         service.get_campaign("nope")
+
+
+@pytest.mark.parametrize("payload, path", [
+    ({"user_id": "x", "permission": "view"}, "_schema"),          # not a list
+    ([{"user_id": "x", "permission": "own"}], "0.permission"),
+    ([{"permission": "view"}], "0.user_id"),
+    ([{"user_id": "x", "permission": "view", "role": "boss"}], "0.role"),
+])
+def test_participants_are_a_list_of_user_and_permission_C2(service, payload, path):
+    campaign = service.create_campaign({"name": "Expo", "type": "trade_show"})
+
+    assert path in invalid_paths(service.set_participants, campaign["id"], payload)
+
+
+def test_authorize_campaign_answers_for_a_level_and_refuses_an_unknown_one_C2(service):
+    campaign = service.create_campaign({"name": "Expo", "type": "trade_show"})
+
+    assert service.authorize_campaign(campaign["id"], "manage")["id"] == campaign["id"]
+    assert "level" in invalid_paths(service.authorize_campaign, campaign["id"], "own")
+    with pytest.raises(NotFound):
+        service.authorize_campaign("nope", "view")
