@@ -112,8 +112,9 @@ def test_the_permission_matrix_through_the_gateway_C2(make_stack):
         assert admin.put(f"/campaigns/{cid}/participants", json=bad).status_code == 422
 
 
-def test_status_lifecycle_tree_and_filters_through_the_gateway_C1(make_stack):
-    stack = make_stack()
+@pytest.mark.parametrize("database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_status_lifecycle_tree_and_filters_through_the_gateway_C1(make_stack, database):
+    stack = make_stack(database=database)
     api = stack.api
     subscriber = Subscriber(stack.env["AMQP_URI"], "campaign.events", ("campaign.status_changed",))
     top = api.ok("POST", "/campaigns", json={"name": "2026 春季计划", "type": "other", "start_date": "2026-03-01",
@@ -138,6 +139,7 @@ def test_status_lifecycle_tree_and_filters_through_the_gateway_C1(make_stack):
     assert names(date_from="2026-05-01", date_to="2026-05-31") == {"2026 春季计划"}
     assert names(date_from="2026-06-15") == {"Wave 1"}
     assert names(q="主推") == {"2026 春季计划"}
+    assert names(q="%") == set()
     assert names(parent_id=top["id"]) == {"Wave 1"}
     assert names(status="active", type="email") == {"Wave 1"}
     assert api.get("/campaigns", params={"date_from": "not a date"}).status_code == 422
