@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue, binding
 
-EXCHANGES = ("campaign.events", "lead.events", "assignment.events", "reporting.events")
+EXCHANGES = ("campaign.events", "lead.events", "assignment.events", "reporting.events", "gateway.events")
 
 
 @dataclass(frozen=True)

@@ -41,5 +41,14 @@ def context(channel="api") -> dict:
             "team": user.get("team"), "correlation_id": g.correlation_id, "channel": channel}
 
 
+def request_context():
+    """The caller as the gateway's own units of work record it (actor of its events)."""
+    from crmkit.context import RequestContext
+
+    user = g.get("user") or {}
+    return RequestContext(user_id=user.get("id"), roles=tuple(user.get("roles", ())), team=user.get("team"),
+                          correlation_id=g.correlation_id)
+
+
 def rpc(service, method, *args, **kwargs):
     return current_app.extensions["crm_rpc"].call(service, method, *args, context=context(), **kwargs)

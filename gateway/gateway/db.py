@@ -1,17 +1,38 @@
-"""The gateway's own data: users and their bearer tokens (stored hashed)."""
+"""The gateway's own data: users, their bearer tokens (stored hashed) and the settings.
+
+The gateway owns users and settings, so it publishes their changes like a service does:
+`user.created`, `user.updated` and `settings.updated` on `gateway.events`, written to its
+own outbox in the same transaction as the change (the lead service needs teams for role
+permissions, reporting needs hourly rates for effort cost).
+"""
 import hashlib
 import json
 import secrets
+from decimal import Decimal
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, MetaData, Numeric, String, Table, Text,
-                        bindparam, insert, select)
+                        bindparam, insert, select, update)
 from sqlalchemy.exc import IntegrityError
 
-from crmkit.db import make_engine
+from crmkit.context import RequestContext
+from crmkit.db import SqlUnitOfWork, make_engine, messaging_tables, session_factory
 from crmkit.envelope import iso, new_id, now
-from crmkit.errors import Conflict
+from crmkit.errors import Conflict, NotFound
+
+EXCHANGE = "gateway.events"
+POLICIES = ("assignment_wins", "role_wins", "most_permissive", "most_restrictive")
+DEFAULT_SETTINGS = {"permission_conflict_policy": "assignment_wins", "default_hourly_rate": "0.00"}
 
 metadata = MetaData()
+outbox, inbox = messaging_tables(metadata)
+
+settings_table = Table(
+    "settings", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_by", String(32)),
+)
 
 users = Table(
     "users", metadata,
@@ -51,8 +72,13 @@ def user_dict(row) -> dict:
 
 
 class UserStore:
-    def __init__(self, url):
+    def __init__(self, url, on_commit=None):
         self.engine = make_engine(url, pool_size=8)
+        self._sessions = session_factory(self.engine)
+        self.on_commit = on_commit  # the relay's publish_now, set by the app
+
+    def unit_of_work(self):
+        return SqlUnitOfWork(self._sessions, outbox, inbox, EXCHANGE, on_commit=self.on_commit)
 
     def bootstrap_admin(self, admin_token: str):
         """The administrator of API.md: its token comes from CRM_ADMIN_TOKEN.
@@ -84,17 +110,70 @@ class UserStore:
             row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
         return user_dict(row) if row else None
 
-    def create(self, data: dict) -> dict:
+    def create(self, data: dict, ctx: RequestContext) -> dict:
+        """A new user; emits user.created."""
         user_id = new_id()
         try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(users).values(
+            with self.unit_of_work() as uow:
+                uow.session.execute(insert(users).values(
                     id=user_id, username=data["username"], name=data.get("name"),
                     roles=json.dumps(sorted(set(data.get("roles") or []))), team=data.get("team"),
                     hourly_rate=data.get("hourly_rate"), active=True, created_at=now()))
+                user = self._get(uow.session, user_id)
+                uow.emit("user.created", user, ctx)
+                uow.commit()
         except IntegrityError:
             raise Conflict("That username is taken.", {"username": "Already exists."}) from None
-        return self.get(user_id)
+        return user
+
+    def update(self, user_id, changes: dict, ctx: RequestContext) -> dict:
+        """Change name, roles, team, hourly rate or active; emits user.updated with the changes."""
+        with self.unit_of_work() as uow:
+            before = self._get(uow.session, user_id)
+            if before is None:
+                raise NotFound("No such user.", {"user_id": user_id})
+            values = dict(changes)
+            if "roles" in values:
+                values["roles"] = json.dumps(sorted(set(values["roles"] or [])))
+            uow.session.execute(update(users).where(users.c.id == user_id).values(**values))
+            user = self._get(uow.session, user_id)
+            diff = {k: {"from": before[k], "to": user[k]} for k in changes if before[k] != user[k]}
+            if diff:
+                uow.emit("user.updated", {**user, "changes": diff}, ctx)
+            uow.commit()
+        return user
+
+    @staticmethod
+    def _get(conn, user_id):
+        row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+        return user_dict(row) if row else None
+
+    def settings(self) -> dict:
+        with self.engine.connect() as conn:
+            stored = {r.key: json.loads(r.value) for r in conn.execute(select(settings_table))}
+        return {**DEFAULT_SETTINGS, **stored}
+
+    def update_settings(self, changes: dict, ctx: RequestContext) -> dict:
+        """Admin settings (API.md "Settings"); emits settings.updated with the whole set."""
+        if changes.get("default_hourly_rate") is not None:
+            changes = {**changes, "default_hourly_rate": f"{Decimal(changes['default_hourly_rate']):.2f}"}
+        with self.unit_of_work() as uow:
+            stored = {r.key: json.loads(r.value) for r in uow.session.execute(select(settings_table))}
+            current = {**DEFAULT_SETTINGS, **stored}
+            diff = {k: {"from": current[k], "to": v} for k, v in changes.items() if current[k] != v}
+            for key in diff:
+                value = json.dumps(changes[key])
+                if key in stored:
+                    uow.session.execute(update(settings_table).where(settings_table.c.key == key)
+                                        .values(value=value, updated_at=now(), updated_by=ctx.user_id))
+                else:
+                    uow.session.execute(insert(settings_table).values(key=key, value=value, updated_at=now(),
+                                                                      updated_by=ctx.user_id))
+            result = {**current, **changes}
+            if diff:
+                uow.emit("settings.updated", {**result, "changes": diff}, ctx)
+            uow.commit()
+        return result
 
     def list(self, limit, after):
         query = select(users)

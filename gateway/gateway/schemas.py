@@ -28,6 +28,20 @@ class UserIn(Strict):
     hourly_rate = fields.Decimal(allow_none=True, places=2, as_string=True, validate=validate.Range(min=0))
 
 
+class UserPatch(Strict):
+    name = Short()
+    roles = fields.List(fields.String(validate=validate.OneOf(ROLES)))
+    team = Short()
+    hourly_rate = fields.Decimal(allow_none=True, places=2, as_string=True, validate=validate.Range(min=0))
+    active = fields.Boolean()
+
+
+class SettingsPatch(Strict):
+    permission_conflict_policy = fields.String(validate=validate.OneOf(
+        ("assignment_wins", "role_wins", "most_permissive", "most_restrictive")))
+    default_hourly_rate = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0, max=10 ** 6))
+
+
 class CampaignIn(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True)

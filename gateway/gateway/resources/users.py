@@ -4,9 +4,9 @@ from flask_smorest import Blueprint
 
 from crmkit import paging
 
-from ..auth import require_role
+from ..auth import request_context, require_role
 from ..errors import ApiError
-from ..schemas import Paging, UserIn
+from ..schemas import Paging, UserIn, UserPatch
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users and tokens")
 
@@ -21,7 +21,7 @@ def _store():
 def create_user(data):
     """Admin: create a user with roles, team and hourly rate."""
     require_role("admin")
-    return _store().create(data)
+    return _store().create(data, request_context())
 
 
 @blp.route("", methods=["GET"])
@@ -45,6 +45,17 @@ def get_user(user_id):
     if user is None:
         raise ApiError(404, "No such user.")
     return user
+
+
+@blp.route("/<user_id>", methods=["PATCH"])
+@blp.arguments(UserPatch)
+def update_user(data, user_id):
+    """Admin: change name, roles, team, hourly rate, or switch a user off (`active: false`: their
+    tokens stop working). Emits user.updated on gateway.events."""
+    require_role("admin")
+    if user_id == g.user["id"] and data.get("active") is False:
+        raise ApiError(409, "You cannot switch yourself off.")
+    return _store().update(user_id, data, request_context())
 
 
 @blp.route("/<user_id>/tokens", methods=["POST"])
