@@ -6,7 +6,7 @@ SERVICES := campaign lead assignment reporting
 PACKAGES := crmkit $(addprefix services/,$(SERVICES)) gateway
 export AMQP_URI ?= amqp://guest:guest@localhost:5672/
 
-.PHONY: run test venv migrate unit integration bench bench-e2e clean
+.PHONY: run test venv migrate unit integration bench bench-e2e bench-intake clean
 
 venv: $(VENV)/.installed
 
@@ -36,6 +36,9 @@ bench: bench-e2e
 
 bench-e2e: migrate
 	$(BIN)/python bench/e2e.py
+
+bench-intake: migrate
+	$(BIN)/python bench/intake.py
 
 clean:
 	rm -rf $(VENV) var

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -56,3 +57,14 @@ def wait_until(predicate, timeout, interval=0.05):
             return True
         time.sleep(interval)
     return False
+
+
+def run_clients(client, count) -> float:
+    """Run client(0) … client(count - 1) in threads at once; returns the seconds until all are done."""
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(count)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - start

@@ -6,12 +6,11 @@ Last line: `e2e: N leads/s (raw RPC M calls/s, ratio R)`.
 import argparse
 import http.client
 import json
-import threading
 import time
 
 import common  # noqa: F401 - sets sys.path
 import requests
-from common import running_stack, vhost, wait_until
+from common import run_clients, running_stack, vhost, wait_until
 from raw_rpc import measure
 
 
@@ -57,13 +56,8 @@ def main():
                         failures.append(response.status)
                 connection.close()
 
-            threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
             start = time.monotonic()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            posted = time.monotonic() - start
+            posted = run_clients(client, args.clients)
             report_url = f"{stack.url}/api/v1/reports/campaigns/{campaign['id']}"
 
             def done():

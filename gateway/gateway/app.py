@@ -7,6 +7,7 @@ from flask_smorest import Api
 from . import auth, errors
 from .config import GatewaySettings
 from .db import UserStore
+from .events import GatewayRelay
 from .rpc import RpcPool
 
 
@@ -37,15 +38,20 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
         },
     )
     users = UserStore(settings.database_url)
+    relay = GatewayRelay(users.engine, settings.amqp_uri)
+    users.on_commit = relay.publish_now
+    relay.start()
     users.bootstrap_admin(settings.admin_token)
     app.extensions["crm_users"] = users
     app.extensions["crm_rpc"] = RpcPool(settings.amqp_uri, settings.rpc_pool_size, settings.rpc_timeout)
     app.extensions["crm_settings"] = settings
 
     api = CrmApi(app)
-    from .resources import campaigns, health, leads, ops, reports, rules, users as user_resources
-    for module in (health, user_resources, campaigns, leads, rules, reports, ops):
+    from .resources import campaigns, health, intake, leads, ops, reports, rules, settings as settings_resources
+    from .resources import users as user_resources
+    for module in (health, user_resources, settings_resources, campaigns, leads, rules, reports, ops, intake):
         api.register_blueprint(module.blp)
+    api.register_blueprint(intake.routes_blp)
     errors.register(app)
     app.before_request(auth.authenticate)
 

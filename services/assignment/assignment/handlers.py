@@ -80,6 +80,18 @@ def _decide(lead, rule, uow, event_id):
             "leaves": leaves, "reason": reason, "state": "pending", "at": now()}
 
 
+def _rule_for(lead, uow, cache):
+    """The lead's own rule (a web form's route, C6) if it names one, else its campaign's (A6)."""
+    rule_id, campaign_id = lead.get("rule_id"), lead.get("campaign_id")
+    if rule_id and ("rule", rule_id) not in cache:
+        cache["rule", rule_id] = uow.rules.get(rule_id)
+    if rule_id and cache["rule", rule_id] is not None:
+        return cache["rule", rule_id]
+    if campaign_id and ("campaign", campaign_id) not in cache:
+        cache["campaign", campaign_id] = uow.rules.rule_for_campaign(campaign_id)
+    return cache.get(("campaign", campaign_id))
+
+
 def on_lead_created(event, uow, ctx, assign):
     """One event: see on_leads_created. Returns the decision, or None if nothing new happened."""
     def assign_many(items):
@@ -91,7 +103,8 @@ def on_lead_created(event, uow, ctx, assign):
 
 
 def on_leads_created(events, uow, assign_many):
-    """A6/A10: run each new lead's campaign rule; assign through the lead service in bulk.
+    """A6/A10/C6: run each new lead's rule (its own, else its campaign's); assign through the
+    lead service in bulk.
 
     Three steps, each safe to repeat: (1) decide the leads not decided before and store
     the decisions, keyed by event (a repeat finds the stored one and takes no second
@@ -108,12 +121,10 @@ def on_leads_created(events, uow, assign_many):
             lead, event_id = event["data"], event["event_id"]
             if event_id in stored:
                 continue
-            campaign_id = lead.get("campaign_id")
-            if campaign_id not in rules:
-                rules[campaign_id] = uow.rules.rule_for_campaign(campaign_id) if campaign_id else None
-            if rules[campaign_id] is None:  # nothing to decide: the lead stays with its owner
+            rule = _rule_for(lead, uow, rules)
+            if rule is None:  # nothing to decide: the lead stays with its owner
                 continue
-            decision = _decide(lead, rules[campaign_id], uow, event_id)
+            decision = _decide(lead, rule, uow, event_id)
             if uow.decisions.add(decision):
                 stored[event_id] = decision
                 decided = True

@@ -28,9 +28,11 @@ def attached(uow, ctx, campaign_id="C1", **cmd):
     return rule
 
 
-def lead_created(lead_id="L1", city="ShangHai", campaign_id="C1", event_id=None):
+def lead_created(lead_id="L1", city="ShangHai", campaign_id="C1", event_id=None, rule_id=None):
     data = {"id": lead_id, "campaign_id": campaign_id, "owner_id": "owner1", "status": "raw",
             "contact": {"name": "张伟"}, "company": {"city": city}, "need": {}, "tags": []}
+    if rule_id:
+        data["rule_id"] = rule_id
     event = envelope.new_event("lead.created", data, actor_id="owner1", correlation_id="req-9")
     if event_id:
         event["event_id"] = event_id
@@ -189,6 +191,35 @@ def test_a_switched_off_rule_assigns_nobody_and_says_so_A1(uow, manager, assign)
     assert decision["matched"] is False
     assert assign.calls == []
     assert "switched off" in decision["reason"]
+
+
+def test_a_lead_that_names_its_own_rule_runs_that_rule_not_the_campaigns_C6(uow, manager, assign):
+    attached(uow, manager, name="campaign rule", condition={"field": "company.city", "op": "eq", "value": "Beijing"})
+    own = make_rule(uow, manager, name="web form rule", recipients=SALES[1:])
+
+    decision = handlers.on_lead_created(lead_created(rule_id=own["id"]), uow, manager, assign)
+
+    assert (decision["rule_id"], decision["matched"]) == (own["id"], True)
+    assert [c["assignments"] for c in assign.calls] == [SALES[1:]]
+
+
+def test_a_leads_own_rule_works_without_a_campaign_rule_or_campaign_C6(uow, manager, assign):
+    own = make_rule(uow, manager)
+
+    decisions = [handlers.on_lead_created(lead_created(f"L{n}", campaign_id=campaign_id, rule_id=own["id"]),
+                                          uow, manager, assign)
+                 for n, campaign_id in enumerate(["C-without-rule", None])]
+
+    assert [d["rule_id"] for d in decisions] == [own["id"], own["id"]]
+    assert [c["lead_id"] for c in assign.calls] == ["L0", "L1"]
+
+
+def test_a_lead_whose_own_rule_is_unknown_falls_back_to_the_campaigns_C6(uow, manager, assign):
+    rule = attached(uow, manager)
+
+    decision = handlers.on_lead_created(lead_created(rule_id="gone"), uow, manager, assign)
+
+    assert decision["rule_id"] == rule["id"]
 
 
 @pytest.mark.parametrize("campaign_id", [None, "C-without-rule"])

@@ -6,9 +6,9 @@ from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, MetaData, 
 
 from sqlalchemy.exc import IntegrityError
 
-from crmkit.db import BigId, SqlUnitOfWork, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
 
-from .model import SECTION_FIELDS, KnownCampaign, Lead
+from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -31,6 +31,8 @@ leads = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),
+    Column("utm", Text),
+    Column("rule_id", String(32)),
 )
 
 lead_assignees = Table(
@@ -66,6 +68,19 @@ known_campaigns = Table(
     Column("updated_at", DateTime(timezone=True)),
 )
 
+intake_routes = Table(
+    "intake_routes", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("campaign_id", String(32), nullable=False, index=True),
+    Column("owner_id", String(32)),
+    Column("pool_id", String(32)),
+    Column("rule_id", String(32)),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
 _INSERT_LEAD = insert(leads)
@@ -86,6 +101,7 @@ _UPDATE_CAMPAIGN = (update(known_campaigns).where(known_campaigns.c.id == bindpa
                     .values(status=bindparam("b_status"), archived=bindparam("b_archived"),
                             updated_at=bindparam("b_at")))
 _INSERT_CAMPAIGN = insert(known_campaigns)
+_GET_ROUTE = select(intake_routes).where(intake_routes.c.key == bindparam("route_key"))
 
 
 class LeadRepository:
@@ -99,7 +115,8 @@ class LeadRepository:
                "owner_id": lead.owner_id, "source": lead.source, "status": lead.status,
                "invalid_reason": lead.invalid_reason, "tags": json.dumps(lead.tags, ensure_ascii=False),
                "request_key": lead.request_key, "created_at": lead.created_at,
-               "updated_at": lead.updated_at}
+               "updated_at": lead.updated_at, "rule_id": lead.rule_id,
+               "utm": json.dumps(lead.utm, ensure_ascii=False) if lead.utm else None}
         for section, keys in SECTION_FIELDS.items():
             values = getattr(lead, section)
             row.update({f"{section}_{key}": values.get(key) for key in keys})
@@ -185,7 +202,8 @@ class LeadRepository:
                 updated_at=row["updated_at"], campaign_id=row["campaign_id"], pool_id=row["pool_id"],
                 source=row["source"], status=row["status"], invalid_reason=row["invalid_reason"],
                 tags=json.loads(row["tags"] or "[]"), assignees=assigned.get(row["id"], {}),
-                request_key=row["request_key"], **sections))
+                request_key=row["request_key"], rule_id=row["rule_id"],
+                utm=json.loads(row["utm"]) if row["utm"] else None, **sections))
         return result
 
 
@@ -223,8 +241,41 @@ class CampaignRepository:
                                                     "archived": campaign.archived, "updated_at": at})
 
 
+class IntakeRouteRepository:
+    def __init__(self, session):
+        self.session = session
+
+    def add(self, route: IntakeRoute) -> bool:
+        """Insert the route; False (and nothing written) if its key is taken."""
+        return insert_ignore(self.session, intake_routes, ("key",), self._row(route)) == 1
+
+    def get(self, key) -> IntakeRoute | None:
+        row = self.session.execute(_GET_ROUTE, {"route_key": key}).mappings().first()
+        return IntakeRoute(**row) if row else None
+
+    def list(self, limit: int, after: str | None):
+        query = select(intake_routes)
+        if after:
+            query = query.where(intake_routes.c.key > after)
+        rows = self.session.execute(query.order_by(intake_routes.c.key).limit(limit + 1)).mappings()
+        return [IntakeRoute(**row) for row in rows]
+
+    def save(self, route: IntakeRoute):
+        row = self._row(route)
+        self.session.execute(update(intake_routes).where(intake_routes.c.key == route.key).values(
+            {key: row[key] for key in ("owner_id", "pool_id", "rule_id", "active", "updated_at")}))
+
+    @staticmethod
+    def _row(route):
+        return {"key": route.key, "campaign_id": route.campaign_id, "owner_id": route.owner_id,
+                "pool_id": route.pool_id, "rule_id": route.rule_id, "active": route.active,
+                "created_by": route.created_by, "created_at": route.created_at,
+                "updated_at": route.updated_at}
+
+
 class LeadUnitOfWork(SqlUnitOfWork):
     def start(self):
         self.leads = LeadRepository(self.session)
         self.history = HistoryRepository(self.session)
         self.campaigns = CampaignRepository(self.session)
+        self.intake_routes = IntakeRouteRepository(self.session)

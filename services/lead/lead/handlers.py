@@ -1,13 +1,14 @@
 """Lead use cases, one function each. Pure: they see a unit of work and a RequestContext."""
 import json
+from dataclasses import replace
 
 from crmkit import paging
 from crmkit.context import RequestContext
 from crmkit.envelope import iso, new_id, now
-from crmkit.errors import Forbidden, Invalid, NotFound
+from crmkit.errors import Conflict, Forbidden, Invalid, NotFound
 from crmkit.inbox import handle_once
 
-from .model import KnownCampaign, Lead
+from .model import IntakeRoute, KnownCampaign, Lead
 
 ASSIGNING_ROLES = {"admin", "marketing_director", "sales_manager", "market_manager"}
 INTERNAL_CHANNELS = {"rule", "event", "import", "web_form"}
@@ -19,27 +20,38 @@ def _require(lead, lead_id):
     return lead
 
 
-def fetch_known_campaign(campaign_id, fetch_campaign) -> KnownCampaign:
+def _ask_campaign(campaign_id, fetch_campaign) -> dict:
     """Ask the campaign service once; a campaign it does not know is a field error."""
     try:
-        remote = fetch_campaign(campaign_id)
+        return fetch_campaign(campaign_id)
     except NotFound:
         raise Invalid("The campaign does not exist.", {"campaign_id": "No such campaign."}) from None
+
+
+def _known(campaign_id, remote) -> KnownCampaign:
     return KnownCampaign(campaign_id, remote.get("status"), bool(remote.get("archived")))
 
 
-def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
+def fetch_known_campaign(campaign_id, fetch_campaign) -> KnownCampaign:
+    return _known(campaign_id, _ask_campaign(campaign_id, fetch_campaign))
+
+
+def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None, route_key=None):
     """L1: store a lead (raw) with its history row and lead.created, in one commit.
 
     A new lead may join only a campaign that exists and is not archived (C8). The lead
     service keeps its own copy of the campaigns it has seen; for a campaign it has not
     seen yet it leaves the transaction, asks the campaign service, and tries again.
+    With a route_key (C6) the intake route is read in the same transaction and gives
+    the lead its campaign, owner, pool, rule and source.
     """
-    campaign_id = cmd.get("campaign_id")
     fetched = None
     while True:
         with uow:
             moment = now()
+            if route_key:
+                cmd = {**cmd, **_active_route(uow, route_key).lead_fields()}
+            campaign_id = cmd.get("campaign_id")
             if campaign_id:
                 known = uow.campaigns.get(campaign_id)
                 if known is None and fetched is not None:
@@ -52,7 +64,8 @@ def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
                     id=new_id(), now=moment, owner_id=cmd.get("owner_id") or ctx.user_id,
                     contact=cmd.get("contact"), company=cmd.get("company"), need=cmd.get("need"),
                     campaign_id=campaign_id, pool_id=cmd.get("pool_id"), source=cmd.get("source"),
-                    tags=cmd.get("tags"), request_key=request_key)
+                    tags=cmd.get("tags"), request_key=request_key, utm=cmd.get("utm"),
+                    rule_id=cmd.get("rule_id"))
                 if not uow.leads.add(lead):  # a redelivered request: answer as the first time
                     uow.rollback()
                     return uow.leads.by_request_key(request_key).to_dict()
@@ -61,6 +74,102 @@ def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None):
                 uow.commit()
                 return lead.to_dict()
         fetched = fetch_known_campaign(campaign_id, fetch_campaign)
+
+
+def intake(key, cmd, uow, ctx, fetch_campaign, request_key=None):
+    """C6: a web registration through the route `key` becomes a lead, with no actor.
+
+    Returns only {"lead_id"}: the public caller learns nothing else of the CRM.
+    """
+    ctx = replace(ctx, user_id=None, roles=(), team=None, channel="web_form")
+    lead = create_lead(cmd, uow, ctx, fetch_campaign, request_key, route_key=key)
+    return {"lead_id": lead["id"]}
+
+
+# -- intake routes (C6) ---------------------------------------------------------------------------------
+
+def _route(uow, key) -> IntakeRoute:
+    route = uow.intake_routes.get(key)
+    if route is None:
+        raise NotFound(f"There is no form {key}.", {"key": key})
+    return route
+
+
+def _active_route(uow, key) -> IntakeRoute:
+    route = _route(uow, key)
+    route.require_active()
+    return route
+
+
+def check_intake_route(key, uow):
+    """NotFound for an unknown key, Gone for a switched-off route."""
+    with uow:
+        _active_route(uow, key)
+
+
+def _editable_campaign(campaign_id, authorize) -> dict:
+    """The campaign, if the caller may edit it (Forbidden otherwise); unknown is a field error."""
+    return _ask_campaign(campaign_id, lambda cid: authorize(cid, "edit"))
+
+
+def _check_rule(rule_id, get_rule):
+    try:
+        get_rule(rule_id)
+    except NotFound:
+        raise Invalid("The assignment rule does not exist.", {"rule_id": "No such rule."}) from None
+
+
+def create_intake_route(cmd, uow, ctx, authorize, get_rule):
+    """C6: a form key routed to a campaign the caller may edit and that takes leads; the owner
+    defaults to the campaign's. Emits lead.intake_route_created."""
+    campaign = _editable_campaign(cmd["campaign_id"], authorize)
+    if cmd.get("rule_id"):
+        _check_rule(cmd["rule_id"], get_rule)
+    with uow:
+        for known in (uow.campaigns.get(cmd["campaign_id"]), _known(cmd["campaign_id"], campaign)):
+            if known is not None:
+                known.require_open()
+        moment = now()
+        route = IntakeRoute(key=cmd["key"], campaign_id=cmd["campaign_id"],
+                            owner_id=cmd.get("owner_id") or campaign.get("owner_id"),
+                            pool_id=cmd.get("pool_id"), rule_id=cmd.get("rule_id"), active=True,
+                            created_by=ctx.user_id, created_at=moment, updated_at=moment)
+        if not uow.intake_routes.add(route):
+            raise Conflict(f"The form key {route.key} is taken.", {"key": "Already in use."})
+        uow.emit("lead.intake_route_created", route.to_dict(), ctx)
+        uow.commit()
+    return route.to_dict()
+
+
+def get_intake_route(key, uow):
+    with uow:
+        return _route(uow, key).to_dict()
+
+
+def list_intake_routes(uow, limit=None, cursor=None):
+    limit = paging.limit_of(limit)
+    after = paging.decode(cursor)
+    with uow:
+        items = [route.to_dict() for route in uow.intake_routes.list(limit, after)]
+    return paging.page(items, limit, key=lambda item: item["key"])
+
+
+def update_intake_route(key, cmd, uow, ctx, authorize, get_rule):
+    """C6: switch a route on or off, or change its owner, pool or rule; needs edit on its
+    campaign. Emits lead.intake_route_updated when anything changed."""
+    with uow:
+        campaign_id = _route(uow, key).campaign_id
+    _editable_campaign(campaign_id, authorize)
+    if cmd.get("rule_id"):
+        _check_rule(cmd["rule_id"], get_rule)
+    with uow:
+        route = _route(uow, key)
+        changes = route.change(cmd, now())
+        if changes:
+            uow.intake_routes.save(route)
+            uow.emit("lead.intake_route_updated", {**route.to_dict(), "changes": changes}, ctx)
+            uow.commit()
+    return route.to_dict()
 
 
 def get_lead(lead_id, uow):

@@ -5,7 +5,7 @@ Pure Python: no Nameko, no SQLAlchemy.
 from dataclasses import dataclass, field
 
 from crmkit.envelope import iso
-from crmkit.errors import Conflict, Invalid
+from crmkit.errors import Conflict, Gone, Invalid
 
 SECTION_FIELDS = {
     "contact": ("name", "title", "phone", "mobile", "email"),
@@ -15,6 +15,7 @@ SECTION_FIELDS = {
 SECTIONS = tuple(SECTION_FIELDS)
 PERMISSIONS = ("read", "edit")
 DEFAULT_PERMISSIONS = {"contact": "edit", "company": "edit", "need": "edit"}
+UTM_FIELDS = ("source", "medium", "campaign")
 STATUSES = ("raw", "usable", "working", "converted", "invalid")
 TRANSITIONS = {
     "raw": {"usable", "working", "invalid"},
@@ -35,6 +36,20 @@ def clean_section(name, values):
         if value not in (None, ""):
             cleaned[key] = value
     return cleaned
+
+
+def clean_utm(values):
+    """C6: {"source", "medium", "campaign"} trimmed, or None when none of them is given."""
+    cleaned = {}
+    for key in UTM_FIELDS:
+        value = (values or {}).get(key)
+        cleaned[key] = (value.strip() if isinstance(value, str) else value) or None
+    return cleaned if any(cleaned.values()) else None
+
+
+def utm_tags(utm):
+    """C6: the UTM values as tags (utm_source:baidu), so a tag filter finds them."""
+    return [f"utm_{key}:{value}" for key, value in (utm or {}).items() if value]
 
 
 def permissions_of(given):
@@ -66,19 +81,23 @@ class Lead:
     tags: list = field(default_factory=list)
     assignees: dict = field(default_factory=dict)  # user_id -> {"contact": "edit", ...}
     request_key: str | None = None
+    utm: dict | None = None       # {"source", "medium", "campaign"} of a web registration (C6)
+    rule_id: str | None = None    # the rule to run on the lead instead of its campaign's (C6)
 
     @classmethod
     def create(cls, *, id, now, owner_id, contact=None, company=None, need=None, campaign_id=None,
-               pool_id=None, source=None, tags=None, request_key=None):
+               pool_id=None, source=None, tags=None, request_key=None, utm=None, rule_id=None):
         contact = clean_section("contact", contact)
         company = clean_section("company", company)
         if not contact.get("name") and not company.get("name"):
             message = "A lead needs a contact name or a company name."
             raise Invalid(message, {"contact.name": message, "company.name": message})
+        utm = clean_utm(utm)
         return cls(id=id, owner_id=owner_id, created_at=now, updated_at=now,
                    campaign_id=campaign_id, pool_id=pool_id, source=source or "manual",
                    contact=contact, company=company, need=clean_section("need", need),
-                   tags=sorted(set(tags or [])), request_key=request_key)
+                   tags=sorted(set(tags or []) | set(utm_tags(utm))), request_key=request_key,
+                   utm=utm, rule_id=rule_id or None)
 
     def assign(self, user_id, permissions, now):
         """Give user_id the lead with per-section permissions; returns the changes (L2, L3)."""
@@ -95,7 +114,7 @@ class Lead:
     def created_changes(self):
         changes = {f"{section}.{key}": {"from": None, "to": value}
                    for section in SECTIONS for key, value in getattr(self, section).items()}
-        for key in ("campaign_id", "pool_id", "owner_id", "source", "status"):
+        for key in ("campaign_id", "pool_id", "owner_id", "source", "status", "utm", "rule_id"):
             if getattr(self, key) is not None:
                 changes[key] = {"from": None, "to": getattr(self, key)}
         return changes
@@ -113,6 +132,8 @@ class Lead:
             "company": {key: self.company.get(key) for key in SECTION_FIELDS["company"]},
             "need": {key: self.need.get(key) for key in SECTION_FIELDS["need"]},
             "tags": list(self.tags),
+            "utm": dict(self.utm) if self.utm else None,
+            "rule_id": self.rule_id,
             "assignees": [{"user_id": user, "permissions": dict(perms)}
                           for user, perms in self.assignees.items()],
             "created_at": iso(self.created_at),
@@ -133,3 +154,46 @@ class KnownCampaign:
         if self.archived:
             raise Conflict("The campaign is archived and takes no new leads.",
                            {"campaign_id": "Archived campaign."})
+
+
+ROUTE_SETTINGS = ("active", "owner_id", "pool_id", "rule_id")
+
+
+@dataclass
+class IntakeRoute:
+    """C6: a web form's key, and where its registrations go: campaign, owner, pool and rule."""
+    key: str
+    campaign_id: str
+    owner_id: str | None
+    created_at: object
+    updated_at: object
+    pool_id: str | None = None
+    rule_id: str | None = None
+    active: bool = True
+    created_by: str | None = None
+
+    def require_active(self):
+        if not self.active:
+            raise Gone(f"The form {self.key} takes no more registrations.", {"key": self.key})
+
+    def lead_fields(self) -> dict:
+        """What a lead registered through this route gets from it."""
+        return {"campaign_id": self.campaign_id, "owner_id": self.owner_id, "pool_id": self.pool_id,
+                "rule_id": self.rule_id, "source": "web_form"}
+
+    def change(self, values: dict, now) -> dict:
+        """Apply the given settings; returns {field: {"from", "to"}} of what really changed."""
+        changes = {}
+        for key in ROUTE_SETTINGS:
+            if key in values and values[key] != getattr(self, key):
+                changes[key] = {"from": getattr(self, key), "to": values[key]}
+                setattr(self, key, values[key])
+        if changes:
+            self.updated_at = now
+        return changes
+
+    def to_dict(self):
+        return {"key": self.key, "campaign_id": self.campaign_id, "owner_id": self.owner_id,
+                "pool_id": self.pool_id, "rule_id": self.rule_id, "active": self.active,
+                "created_by": self.created_by, "created_at": iso(self.created_at),
+                "updated_at": iso(self.updated_at)}

@@ -1,7 +1,7 @@
 """marshmallow schemas at the lead service's RPC boundary."""
 import re
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 SHORT = validate.Length(max=200)
 LONG = validate.Length(max=10000)
@@ -17,6 +17,14 @@ def short(**kw):
     return fields.String(allow_none=True, validate=SHORT, **kw)
 
 
+def phone_number(**kw):
+    return fields.String(allow_none=True, validate=[SHORT, _phone], **kw)
+
+
+def email_address(**kw):
+    return fields.Email(allow_none=True, validate=SHORT, **kw)
+
+
 class Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -25,9 +33,9 @@ class Strict(Schema):
 class Contact(Strict):
     name = short()
     title = short()
-    phone = fields.String(allow_none=True, validate=[SHORT, _phone])
-    mobile = fields.String(allow_none=True, validate=[SHORT, _phone])
-    email = fields.Email(allow_none=True, validate=SHORT)
+    phone = phone_number()
+    mobile = phone_number()
+    email = email_address()
 
 
 class Company(Strict):
@@ -37,7 +45,7 @@ class Company(Strict):
     province = short()
     country = short()
     address = fields.String(allow_none=True, validate=LONG)
-    phone = fields.String(allow_none=True, validate=[SHORT, _phone])
+    phone = phone_number()
     website = short()
 
 
@@ -91,3 +99,65 @@ class RuleAssignment(Strict):
     actor_id = fields.String(allow_none=True)
     correlation_id = fields.String(allow_none=True)
     reason = fields.String(allow_none=True, validate=LONG)
+
+
+# -- intake (C6) ------------------------------------------------------------------------------------------
+
+ROUTE_KEY = validate.Regexp(r"^[A-Za-z0-9_-]{3,100}$", error="3 to 100 letters, digits, - or _.")
+ID = validate.Length(min=1, max=32)
+
+
+class CreateIntakeRoute(Strict):
+    key = fields.String(required=True, validate=ROUTE_KEY)
+    campaign_id = fields.String(required=True, validate=ID)
+    owner_id = fields.String(allow_none=True, validate=ID)
+    pool_id = fields.String(allow_none=True, validate=ID)
+    rule_id = fields.String(allow_none=True, validate=ID)
+
+
+class UpdateIntakeRoute(Strict):
+    active = fields.Boolean()
+    owner_id = fields.String(allow_none=True, validate=ID)
+    pool_id = fields.String(allow_none=True, validate=ID)
+    rule_id = fields.String(allow_none=True, validate=ID)
+
+
+# A web form's flat field → (section, field) of the lead.
+FORM_FIELDS = {
+    "name": ("contact", "name"), "title": ("contact", "title"), "email": ("contact", "email"),
+    "phone": ("contact", "phone"), "mobile": ("contact", "mobile"),
+    "company": ("company", "name"), "industry": ("company", "industry"), "city": ("company", "city"),
+    "province": ("company", "province"), "need": ("need", "description"),
+    "utm_source": ("utm", "source"), "utm_medium": ("utm", "medium"), "utm_campaign": ("utm", "campaign"),
+}
+
+
+class IntakeForm(Schema):
+    """A web form's flat fields, with the lead's own rules; other fields (buttons…) are ignored.
+
+    Loads into a create_lead command: {"contact", "company", "need", "utm"}. Errors name the
+    form's field (`email`).
+    """
+    class Meta:
+        unknown = EXCLUDE
+
+    name, title, company, industry, city, province = short(), short(), short(), short(), short(), short()
+    email = email_address()
+    phone, mobile = phone_number(), phone_number()
+    need = fields.String(allow_none=True, validate=LONG)
+    utm_source, utm_medium, utm_campaign = short(), short(), short()
+
+    @pre_load
+    def _drop_blanks(self, data, **kwargs):
+        """A form posts its empty inputs as "": they are not given, not invalid."""
+        if not isinstance(data, dict):
+            return data
+        return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+
+    @post_load
+    def _to_lead(self, data, **kwargs):
+        cmd = {"contact": {}, "company": {}, "need": {}, "utm": {}}
+        for name, value in data.items():
+            section, key = FORM_FIELDS[name]
+            cmd[section][key] = value
+        return cmd

@@ -3,7 +3,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from crmkit.consumer import consume_events
-from crmkit.errors import EXPECTED, load_or_invalid
+from crmkit.errors import EXPECTED, Invalid, load_or_invalid
 from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
 from . import handlers, schemas
@@ -12,6 +12,9 @@ from .db import LeadUnitOfWork, metadata
 # Schemas are built once: constructing one costs more than loading a payload.
 ASSIGNMENT_LIST = schemas.Assignment(many=True)
 CREATE_LEAD = schemas.CreateLead()
+CREATE_INTAKE_ROUTE = schemas.CreateIntakeRoute()
+INTAKE_FORM = schemas.IntakeForm()
+UPDATE_INTAKE_ROUTE = schemas.UpdateIntakeRoute()
 LEAD_FILTERS = schemas.LeadFilters()
 RULE_ASSIGNMENTS = schemas.RuleAssignment(many=True)
 
@@ -24,6 +27,7 @@ class LeadService(OperationsMixin):
     storage = Storage(LeadUnitOfWork, metadata)
     ctx = Context()
     campaign_rpc = ServiceRpc("campaign")
+    assignment_rpc = ServiceRpc("assignment")
 
     @rpc(expected_exceptions=EXPECTED)
     def create_lead(self, payload, request_key=None):
@@ -64,6 +68,44 @@ class LeadService(OperationsMixin):
     def close_campaign(self, campaign_id):
         """C8: stop taking leads for a campaign being deleted; returns {"leads", "activities"}."""
         return handlers.close_campaign(campaign_id, self.storage)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def intake(self, key, form, request_key=None):
+        """C6: a web form's flat fields through route `key` → {"lead_id"} once committed.
+        Raises NotFound (key), Gone (route off), Invalid, Conflict (archived). Emits lead.created."""
+        try:
+            cmd = load_or_invalid(INTAKE_FORM, form)
+        except Invalid:
+            handlers.check_intake_route(key, self.storage)  # an unknown or closed key answers first
+            raise
+        return handlers.intake(key, cmd, self.storage, self.ctx, self.campaign_rpc.describe_campaign,
+                               request_key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_intake_route(self, payload):
+        """C6: route a form key to a campaign. Raises Invalid, Forbidden, Conflict (key taken,
+        archived campaign). Emits lead.intake_route_created."""
+        return handlers.create_intake_route(load_or_invalid(CREATE_INTAKE_ROUTE, payload), self.storage,
+                                            self.ctx, self.campaign_rpc.authorize_campaign,
+                                            self.assignment_rpc.get_rule)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_intake_route(self, key):
+        """C6: one route. Raises NotFound."""
+        return handlers.get_intake_route(key, self.storage)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_intake_routes(self, limit=None, cursor=None):
+        """C6: the routes by key."""
+        return handlers.list_intake_routes(self.storage, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def update_intake_route(self, key, payload):
+        """C6: active, owner_id, pool_id, rule_id. Raises NotFound, Invalid, Forbidden.
+        Emits lead.intake_route_updated."""
+        return handlers.update_intake_route(key, load_or_invalid(UPDATE_INTAKE_ROUTE, payload), self.storage,
+                                            self.ctx, self.campaign_rpc.authorize_campaign,
+                                            self.assignment_rpc.get_rule)
 
     @consume_events("lead.on_campaign_event")
     def on_campaign_event(self, event):

@@ -10,7 +10,7 @@ import pytest
 
 from crmkit.testing import FakeUnitOfWork, migrated_sqlite, sqlite_unit_of_work
 from crmkit.context import RequestContext
-from crmkit.errors import NotFound
+from crmkit.errors import Forbidden, NotFound
 
 
 class FakeLeadRepository:
@@ -95,14 +95,36 @@ class FakeCampaignRepository:
         self._campaigns[campaign.id] = campaign
 
 
+class FakeIntakeRouteRepository:
+    def __init__(self, state):
+        self._routes = state["intake_routes"]
+
+    def add(self, route):
+        if route.key in self._routes:
+            return False
+        self._routes[route.key] = copy.deepcopy(route)
+        return True
+
+    def get(self, key):
+        return copy.deepcopy(self._routes.get(key))
+
+    def list(self, limit, after):
+        keys = sorted(k for k in self._routes if not after or k > after)
+        return [copy.deepcopy(self._routes[k]) for k in keys[:limit + 1]]
+
+    def save(self, route):
+        self._routes[route.key] = copy.deepcopy(route)
+
+
 class FakeLeadUnitOfWork(FakeUnitOfWork):
     def new_state(self):
-        return {"leads": {}, "history": [], "campaigns": {}, "seq": 0}
+        return {"leads": {}, "history": [], "campaigns": {}, "intake_routes": {}, "seq": 0}
 
     def bind(self, work):
         self.leads = FakeLeadRepository(work)
         self.history = FakeHistoryRepository(work)
         self.campaigns = FakeCampaignRepository(work)
+        self.intake_routes = FakeIntakeRouteRepository(work)
 
 
 class StubCampaigns:
@@ -118,6 +140,25 @@ class StubCampaigns:
             raise NotFound(f"Campaign {campaign_id} does not exist.")
         return {"id": campaign_id, **self.campaigns[campaign_id]}
 
+    def authorize_campaign(self, campaign_id, permission):
+        """The caller may `permission` the campaign unless the campaign lists it in "denied"."""
+        campaign = self.describe_campaign(campaign_id)
+        if permission in campaign.get("denied", ()):
+            raise Forbidden(f"You may not {permission} this campaign.")
+        return campaign
+
+
+class StubRules:
+    """The assignment service as the lead service sees it: get_rule(id) → dict or NotFound."""
+
+    def __init__(self, *rule_ids):
+        self.rule_ids = set(rule_ids)
+
+    def get_rule(self, rule_id):
+        if rule_id not in self.rule_ids:
+            raise NotFound(f"Rule {rule_id} does not exist.")
+        return {"id": rule_id}
+
 
 @pytest.fixture
 def uow():
@@ -126,9 +167,16 @@ def uow():
 
 @pytest.fixture
 def campaigns():
-    return StubCampaigns(C1={"status": "active", "archived": False},
-                         C2={"status": "active", "archived": False},
-                         OLD={"status": "completed", "archived": True})
+    return StubCampaigns(C1={"status": "active", "archived": False, "owner_id": "mkt1"},
+                         C2={"status": "active", "archived": False, "owner_id": "mkt2"},
+                         OLD={"status": "completed", "archived": True, "owner_id": "mkt1"},
+                         THEIRS={"status": "active", "archived": False, "owner_id": "mkt2",
+                                 "denied": ("edit",)})
+
+
+@pytest.fixture
+def rules():
+    return StubRules("R1", "R2")
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import pytest
 
 from crmkit import paging
 from crmkit.context import RequestContext
-from crmkit.errors import Conflict, Forbidden, Invalid, NotFound
+from crmkit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from lead import handlers
 
 CARD = {"contact": {"name": "张伟", "email": "zhang@acme.cn"}, "company": {"name": "ACME", "city": "上海"}}
@@ -315,3 +315,199 @@ def test_a_late_campaign_event_does_not_reopen_a_closed_or_deleted_campaign_C8(u
     handlers.on_campaign_event(envelope.new_event("campaign.created", {"id": "C1", "status": "planned"}), uow)
     with pytest.raises(Invalid):
         create(uow, owner, campaigns, campaign_id="C1")
+
+
+# -- web registrations (C6) -------------------------------------------------------------------------------
+
+FORM = {"contact": {"name": "王芳", "email": "wang@example.cn"}, "company": {"name": "杭州某某", "city": "杭州"},
+        "need": {"description": "想了解叉车"}, "utm": {"source": "baidu", "medium": "cpc", "campaign": "春季"}}
+
+
+def make_route(uow, ctx, campaigns, rules, **cmd):
+    cmd = {"key": "expo-2026", "campaign_id": "C1", **cmd}
+    return handlers.create_intake_route(cmd, uow, ctx, campaigns.authorize_campaign, rules.get_rule)
+
+
+def post_form(uow, campaigns, key="expo-2026", request_key=None, form=None):
+    web = RequestContext(correlation_id="web-1", channel="web_form")
+    return handlers.intake(key, form or FORM, uow, web, campaigns.describe_campaign, request_key)
+
+
+def test_a_route_is_stored_with_the_campaigns_owner_by_default_and_announced_C6(uow, owner, campaigns, rules):
+    route = make_route(uow, owner, campaigns, rules, pool_id="P1", rule_id="R1")
+
+    assert route == handlers.get_intake_route("expo-2026", uow)
+    assert (route["campaign_id"], route["owner_id"], route["pool_id"], route["rule_id"]) == ("C1", "mkt1", "P1", "R1")
+    assert (route["active"], route["created_by"]) == (True, "owner1")
+    [event] = uow.published("lead.intake_route_created")
+    assert (event["data"], event["actor_id"]) == (route, "owner1")
+
+
+def test_a_route_may_name_its_own_owner_C6(uow, owner, campaigns, rules):
+    assert make_route(uow, owner, campaigns, rules, owner_id="sales9")["owner_id"] == "sales9"
+
+
+@pytest.mark.parametrize("cmd, error, path", [
+    ({"campaign_id": "NOPE"}, Invalid, "campaign_id"),
+    ({"rule_id": "R404"}, Invalid, "rule_id"),
+    ({"campaign_id": "OLD"}, Conflict, "campaign_id"),
+    ({"campaign_id": "THEIRS"}, Forbidden, None),
+], ids=["unknown-campaign", "unknown-rule", "archived-campaign", "no-edit-permission"])
+def test_a_route_needs_an_open_campaign_the_caller_may_edit_and_a_real_rule_C6(uow, owner, campaigns, rules,
+                                                                                 cmd, error, path):
+    with pytest.raises(error) as caught:
+        make_route(uow, owner, campaigns, rules, **cmd)
+
+    assert path is None or path in caught.value.details
+    assert handlers.list_intake_routes(uow)["items"] == [] and uow.published() == []
+
+
+def test_a_campaign_closed_here_takes_no_new_route_even_if_the_campaign_service_lags_C6_C8(uow, owner, campaigns,
+                                                                                           rules):
+    handlers.close_campaign("C1", uow)
+
+    with pytest.raises(Conflict):
+        make_route(uow, owner, campaigns, rules)
+
+
+def test_a_form_key_is_taken_once_C6(uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules)
+
+    with pytest.raises(Conflict) as caught:
+        make_route(uow, owner, campaigns, rules, campaign_id="C2")
+
+    assert "key" in caught.value.details
+    assert handlers.get_intake_route("expo-2026", uow)["campaign_id"] == "C1"
+    assert len(uow.published("lead.intake_route_created")) == 1
+
+
+def test_routes_are_listed_by_key_a_page_at_a_time_C6(uow, owner, campaigns, rules):
+    for key in ("ccc", "aaa", "bbb"):
+        make_route(uow, owner, campaigns, rules, key=key)
+
+    first = handlers.list_intake_routes(uow, limit=2)
+    rest = handlers.list_intake_routes(uow, limit=2, cursor=first["next_cursor"])
+
+    assert [r["key"] for r in first["items"]] == ["aaa", "bbb"]
+    assert [r["key"] for r in rest["items"]] == ["ccc"] and rest["next_cursor"] is None
+
+
+def test_an_unknown_route_is_not_found_C6(uow):
+    with pytest.raises(NotFound):
+        handlers.get_intake_route("nope", uow)
+
+
+def test_a_registration_lands_in_the_routes_campaign_owner_pool_and_rule_without_an_actor_C6(
+        uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules, owner_id="sales9", pool_id="P1", rule_id="R1")
+
+    answer = post_form(uow, campaigns)
+
+    assert list(answer) == ["lead_id"]
+    lead = handlers.get_lead(answer["lead_id"], uow)
+    assert (lead["campaign_id"], lead["owner_id"], lead["pool_id"], lead["rule_id"], lead["source"]) == \
+        ("C1", "sales9", "P1", "R1", "web_form")
+    assert (lead["contact"]["name"], lead["company"]["city"], lead["need"]["description"]) == ("王芳", "杭州", "想了解叉车")
+    assert lead["utm"] == {"source": "baidu", "medium": "cpc", "campaign": "春季"}
+    assert "utm_source:baidu" in lead["tags"]
+    [event] = uow.published("lead.created")
+    assert (event["actor_id"], event["correlation_id"]) == (None, "web-1")
+    assert (event["data"]["rule_id"], event["data"]["utm"]["campaign"]) == ("R1", "春季")
+    [created] = handlers.get_history(lead["id"], uow)["items"]
+    assert (created["actor_id"], created["channel"]) == (None, "web_form")
+    assert handlers.list_leads({"tag": "utm_campaign:春季"}, uow)["items"] == [lead]
+
+
+def test_a_registration_has_no_actor_whatever_context_arrives_C6(uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules)
+
+    lead_id = handlers.intake("expo-2026", FORM, uow, owner, campaigns.describe_campaign)["lead_id"]
+
+    assert handlers.get_lead(lead_id, uow)["owner_id"] == "mkt1"
+    assert uow.published("lead.created")[0]["actor_id"] is None
+
+
+def test_a_registration_sent_twice_with_the_same_key_is_one_lead_C6(uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules)
+
+    first = post_form(uow, campaigns, request_key="intake:expo-2026:k1")
+    again = post_form(uow, campaigns, request_key="intake:expo-2026:k1")
+
+    assert first == again
+    assert len(uow.published("lead.created")) == 1
+
+
+def test_a_registration_for_an_unknown_form_is_not_found_and_stores_nothing_C6(uow, campaigns):
+    with pytest.raises(NotFound):
+        post_form(uow, campaigns, key="nope")
+
+    assert handlers.list_leads({}, uow)["items"] == [] and uow.published() == []
+
+
+def test_a_registration_still_needs_a_name_or_a_company_L1_C6(uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules)
+
+    with pytest.raises(Invalid) as caught:
+        post_form(uow, campaigns, form={"contact": {"email": "a@b.cn"}, "utm": {"source": "x"}})
+
+    assert {"contact.name", "company.name"} <= set(caught.value.details)
+    assert handlers.list_leads({}, uow)["items"] == []
+
+
+def test_a_registration_for_a_campaign_archived_since_is_refused_C6_C8(uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules)
+    handlers.close_campaign("C1", uow)
+
+    with pytest.raises(Conflict):
+        post_form(uow, campaigns)
+
+
+def test_a_switched_off_route_refuses_registrations_as_gone_and_can_be_switched_on_again_C6(
+        uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules)
+
+    off = handlers.update_intake_route("expo-2026", {"active": False}, uow, owner, campaigns.authorize_campaign,
+                                       rules.get_rule)
+    with pytest.raises(Gone):
+        post_form(uow, campaigns)
+    handlers.update_intake_route("expo-2026", {"active": True}, uow, owner, campaigns.authorize_campaign,
+                                 rules.get_rule)
+
+    assert off["active"] is False
+    assert post_form(uow, campaigns)["lead_id"]
+    changes = [e["data"]["changes"] for e in uow.published("lead.intake_route_updated")]
+    assert changes == [{"active": {"from": True, "to": False}}, {"active": {"from": False, "to": True}}]
+
+
+def test_a_route_update_that_changes_nothing_emits_nothing_C6(uow, owner, campaigns, rules):
+    route = make_route(uow, owner, campaigns, rules, pool_id="P1")
+
+    same = handlers.update_intake_route("expo-2026", {"pool_id": "P1"}, uow, owner, campaigns.authorize_campaign,
+                                        rules.get_rule)
+
+    assert same == route and uow.published("lead.intake_route_updated") == []
+
+
+@pytest.mark.parametrize("key, cmd, error", [
+    ("nope", {"active": False}, NotFound),
+    ("expo-2026", {"rule_id": "R404"}, Invalid),
+], ids=["unknown-route", "unknown-rule"])
+def test_a_bad_route_update_changes_nothing_C6(uow, owner, campaigns, rules, key, cmd, error):
+    make_route(uow, owner, campaigns, rules)
+
+    with pytest.raises(error):
+        handlers.update_intake_route(key, cmd, uow, owner, campaigns.authorize_campaign, rules.get_rule)
+
+    assert handlers.get_intake_route("expo-2026", uow)["rule_id"] is None
+    assert uow.published("lead.intake_route_updated") == []
+
+
+def test_only_who_may_edit_the_campaign_changes_its_route_C6(uow, owner, campaigns, rules):
+    make_route(uow, owner, campaigns, rules, key="theirs", campaign_id="C2")
+    campaigns.campaigns["C2"]["denied"] = ("edit",)
+
+    with pytest.raises(Forbidden):
+        handlers.update_intake_route("theirs", {"active": False}, uow, owner, campaigns.authorize_campaign,
+                                     rules.get_rule)
+
+    assert handlers.get_intake_route("theirs", uow)["active"] is True

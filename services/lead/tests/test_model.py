@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from crmkit.errors import Conflict, Invalid
-from lead.model import (DEFAULT_PERMISSIONS, SECTION_FIELDS, TRANSITIONS, KnownCampaign, Lead,
-                        clean_section, permissions_of)
+from crmkit.errors import Conflict, Gone, Invalid
+from lead.model import (DEFAULT_PERMISSIONS, SECTION_FIELDS, TRANSITIONS, IntakeRoute, KnownCampaign, Lead,
+                        clean_section, clean_utm, permissions_of)
 
 NOW = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 LATER = NOW + timedelta(hours=1)
@@ -197,3 +197,56 @@ def test_an_archived_campaign_takes_no_new_leads_C8():
 
     assert "campaign_id" in caught.value.details
     KnownCampaign("C2", "completed", archived=False).require_open()  # finished but not archived: fine
+
+
+# -- web registrations (C6) -------------------------------------------------------------------------------
+
+def test_a_leads_utm_is_shown_and_becomes_tags_C6():
+    lead = make(utm={"source": " baidu ", "medium": "cpc", "campaign": "车展"}, tags=["vip"], rule_id="R1")
+
+    data = lead.to_dict()
+    assert data["utm"] == {"source": "baidu", "medium": "cpc", "campaign": "车展"}
+    assert data["rule_id"] == "R1"
+    assert data["tags"] == ["utm_campaign:车展", "utm_medium:cpc", "utm_source:baidu", "vip"]
+    assert lead.created_changes()["utm"]["to"]["source"] == "baidu"
+
+
+@pytest.mark.parametrize("utm", [None, {}, {"source": "  ", "medium": None}])
+def test_a_lead_without_utm_values_has_utm_null_and_no_utm_tags_C6(utm):
+    data = make(utm=utm).to_dict()
+
+    assert (data["utm"], data["rule_id"], data["tags"]) == (None, None, [])
+
+
+def test_a_partial_utm_keeps_all_three_keys_C6():
+    assert clean_utm({"medium": "email"}) == {"source": None, "medium": "email", "campaign": None}
+
+
+def a_route(**kw):
+    return IntakeRoute(**{"key": "expo-2026", "campaign_id": "C1", "owner_id": "mkt1", "created_at": NOW,
+                          "updated_at": NOW, **kw})
+
+
+def test_a_route_gives_its_leads_campaign_owner_pool_rule_and_the_web_form_source_C6():
+    route = a_route(pool_id="P1", rule_id="R1")
+
+    assert route.lead_fields() == {"campaign_id": "C1", "owner_id": "mkt1", "pool_id": "P1",
+                                   "rule_id": "R1", "source": "web_form"}
+
+
+def test_a_switched_off_route_is_gone_C6():
+    route = a_route()
+    route.require_active()
+
+    assert route.change({"active": False, "pool_id": None}, LATER) == {"active": {"from": True, "to": False}}
+    assert route.updated_at == LATER
+    with pytest.raises(Gone):
+        route.require_active()
+
+
+def test_changing_a_route_to_what_it_is_changes_nothing_C6():
+    route = a_route(pool_id="P1")
+
+    assert route.change({"owner_id": "mkt1", "pool_id": "P1", "active": True, "key": "other"}, LATER) == {}
+    assert (route.updated_at, route.key) == (NOW, "expo-2026")
+    assert route.to_dict()["updated_at"] == route.to_dict()["created_at"]

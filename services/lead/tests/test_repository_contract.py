@@ -7,7 +7,7 @@ import pytest
 from crmkit.context import RequestContext
 from crmkit.envelope import iso, new_id
 from lead import handlers
-from lead.model import KnownCampaign, Lead
+from lead.model import IntakeRoute, KnownCampaign, Lead
 
 T0 = datetime(2024, 5, 1, 9, 0, 0, 123456, tzinfo=timezone.utc)
 CTX = RequestContext(user_id="u1", channel="import", reason="trade show")
@@ -250,3 +250,71 @@ def test_a_campaigns_leads_are_counted(any_uow):
 
     with any_uow:
         assert (any_uow.leads.count_in_campaign("C1"), any_uow.leads.count_in_campaign("C9")) == (2, 0)
+
+
+# -- intake routes and a web registration's fields (C6) ---------------------------------------------------
+
+def test_a_leads_utm_and_own_rule_are_stored_C6(any_uow):
+    lead = a_lead(source="web_form", rule_id="R1", utm={"source": "百度", "medium": None, "campaign": "春季"})
+    add(any_uow, lead, a_lead("plain"))
+
+    with any_uow:
+        loaded = any_uow.leads.get(lead.id)
+        plain = any_uow.leads.get("plain")
+        tagged = any_uow.leads.list({"tag": "utm_source:百度"}, 50, None)
+
+    assert loaded.to_dict() == lead.to_dict()
+    assert (loaded.utm["source"], loaded.rule_id) == ("百度", "R1")
+    assert (plain.utm, plain.rule_id) == (None, None)
+    assert [l.id for l in tagged] == [lead.id]
+
+
+def a_route(key="expo-2026", **kw):
+    return IntakeRoute(**{"key": key, "campaign_id": "C1", "owner_id": "mkt1", "created_at": T0,
+                          "updated_at": T0, "created_by": "u1", **kw})
+
+
+def test_a_stored_route_comes_back_as_it_was_and_its_key_is_taken_once_C6(any_uow):
+    route = a_route(pool_id="P1", rule_id="R1")
+
+    with any_uow:
+        assert any_uow.intake_routes.add(route) is True
+        assert any_uow.intake_routes.add(a_route(campaign_id="C2")) is False
+        any_uow.commit()
+    with any_uow:
+        loaded = any_uow.intake_routes.get("expo-2026")
+        assert any_uow.intake_routes.get("nope") is None
+
+    assert loaded.to_dict() == route.to_dict()
+
+
+def test_a_saved_route_keeps_its_changes_C6(any_uow):
+    with any_uow:
+        any_uow.intake_routes.add(a_route())
+        any_uow.commit()
+    later = T0 + timedelta(minutes=1)
+
+    with any_uow:
+        route = any_uow.intake_routes.get("expo-2026")
+        route.change({"active": False, "pool_id": "P2", "owner_id": None}, later)
+        any_uow.intake_routes.save(route)
+        any_uow.commit()
+
+    with any_uow:
+        saved = any_uow.intake_routes.get("expo-2026")
+    assert (saved.active, saved.pool_id, saved.owner_id, saved.campaign_id) == (False, "P2", None, "C1")
+    assert (iso(saved.updated_at), iso(saved.created_at)) == (iso(later), iso(T0))
+
+
+def test_routes_are_listed_by_key_after_a_cursor_C6(any_uow):
+    with any_uow:
+        for key in ("ccc", "aaa", "bbb", "ddd"):
+            any_uow.intake_routes.add(a_route(key))
+        any_uow.commit()
+
+    with any_uow:
+        first = any_uow.intake_routes.list(2, None)
+        rest = any_uow.intake_routes.list(2, "bbb")
+
+    assert [r.key for r in first] == ["aaa", "bbb", "ccc"]  # limit + 1 tells there is more
+    assert [r.key for r in rest] == ["ccc", "ddd"]
