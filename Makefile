@@ -6,7 +6,7 @@ SERVICES := campaign lead assignment reporting
 PACKAGES := crmkit $(addprefix services/,$(SERVICES)) gateway
 export AMQP_URI ?= amqp://guest:guest@localhost:5672/
 
-.PHONY: run test venv migrate unit integration bench bench-e2e bench-intake clean
+.PHONY: run test venv migrate unit integration bench bench-e2e bench-intake bench-search clean
 
 venv: $(VENV)/.installed
 
@@ -39,6 +39,9 @@ bench-e2e: migrate
 
 bench-intake: migrate
 	$(BIN)/python bench/intake.py
+
+bench-search: venv
+	$(BIN)/python bench/lead_search.py
 
 clean:
 	rm -rf $(VENV) var

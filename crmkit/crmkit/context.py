@@ -11,6 +11,7 @@ class RequestContext:
     causation_id: str | None = None
     channel: str = "api"
     reason: str | None = None
+    policy: str | None = None  # the lead permission conflict policy in force (L4), from the gateway
 
     @classmethod
     def from_context_data(cls, data: dict) -> "RequestContext":
@@ -25,6 +26,7 @@ class RequestContext:
             causation_id=data.get("causation_id") or None,
             channel=data.get("channel") or "api",
             reason=data.get("reason") or None,
+            policy=data.get("policy") or None,
         )
 
     def to_context_data(self) -> dict:
@@ -36,6 +38,7 @@ class RequestContext:
             "causation_id": self.causation_id,
             "channel": self.channel,
             "reason": self.reason,
+            "policy": self.policy,
         }
         return {key: value for key, value in data.items() if value not in (None, "")}
 

@@ -23,6 +23,12 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 time as we write it (`…Z` or an offset) → an aware datetime (UTC if none)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def new_id() -> str:
     """Opaque, unique and sortable by creation time (48-bit ms clock + 80 random bits)."""
     millis = int(time.time() * 1000)

@@ -49,9 +49,12 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
     api = CrmApi(app)
     from .resources import campaigns, health, intake, leads, ops, reports, rules, settings as settings_resources
     from .resources import users as user_resources
+    from .resources import work
     for module in (health, user_resources, settings_resources, campaigns, leads, rules, reports, ops, intake):
         api.register_blueprint(module.blp)
     api.register_blueprint(intake.routes_blp)
+    for blueprint in work.BLUEPRINTS:
+        api.register_blueprint(blueprint)
     errors.register(app)
     app.before_request(auth.authenticate)
 

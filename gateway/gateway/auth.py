@@ -38,7 +38,8 @@ def context(channel="api") -> dict:
     """Nameko context data for the services: who acts, with what roles, under which request."""
     user = g.get("user") or {}
     return {"user_id": user.get("id"), "roles": ",".join(user.get("roles", [])),
-            "team": user.get("team"), "correlation_id": g.correlation_id, "channel": channel}
+            "team": user.get("team"), "correlation_id": g.correlation_id, "channel": channel,
+            "policy": g.get("policy")}
 
 
 def request_context():

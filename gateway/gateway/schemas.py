@@ -121,6 +121,37 @@ class LeadIn(Strict):
     tags = fields.List(fields.String(), allow_none=True)
 
 
+class LeadPatch(Strict):
+    """Only what is sent changes: a section's fields merge (null clears one); tags are replaced."""
+    contact = fields.Nested(Contact, allow_none=True)
+    company = fields.Nested(Company, allow_none=True)
+    need = fields.Nested(Need, allow_none=True)
+    tags = fields.List(fields.String(), allow_none=True)
+    campaign_id = Short()
+    pool_id = Short()
+    owner_id = fields.String(validate=validate.Length(min=1, max=32))
+
+
+class StatusIn(Strict):
+    status = fields.String(required=True, metadata={"description": "raw, usable, working or invalid"})
+    reason = Short(metadata={"description": "For invalid: unreachable, mail_returned, no_need, duplicate, "
+                                            "wrong_data, competitor, other — or your own words (kept as other)."})
+    note = Long()
+
+
+class ResponseIn(Strict):
+    response = fields.String(required=True, validate=validate.OneOf(("accepted", "not_accepted", "not_reached")))
+    note = Long()
+    at = fields.AwareDateTime(allow_none=True)
+
+
+class QualityIn(Strict):
+    valid = fields.Boolean(required=True)
+    reachable = fields.Boolean(required=True)
+    intent = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    note = Long()
+
+
 class LeadFilters(Paging):
     campaign_id = fields.String()
     status = fields.String()

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from ..auth import rpc
 from ..errors import ApiError
-from ..schemas import AssignmentIn, LeadFilters, LeadIn, Paging
+from ..schemas import AssignmentIn, LeadFilters, LeadIn, LeadPatch, Paging, QualityIn, ResponseIn, StatusIn
 
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Leads (L1-L15)")
 
@@ -13,6 +13,10 @@ def check_users(user_ids):
     missing = set(user_ids) - current_app.extensions["crm_users"].existing(user_ids)
     if missing:
         raise ApiError(422, "Unknown user.", {"user_id": f"No such user: {', '.join(sorted(missing))}."})
+
+
+def _json(data):
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in data.items()}
 
 
 @blp.route("", methods=["POST"])
@@ -37,9 +41,74 @@ def list_leads(args):
     return rpc("lead", "list_leads", args, limit, cursor)
 
 
+def checked(method, *args):
+    """A lead RPC that checks section permissions: it carries the conflict policy in force (L4),
+    read now, so a settings change applies to every call after it returned."""
+    g.policy = current_app.extensions["crm_users"].settings()["permission_conflict_policy"]
+    return rpc("lead", method, *args)
+
+
 @blp.route("/<lead_id>", methods=["GET"])
 def get_lead(lead_id):
+    """The lead, to a user who may read it; to anybody else 404 (L4)."""
     return rpc("lead", "get_lead", lead_id)
+
+
+@blp.route("/<lead_id>", methods=["PATCH"])
+@blp.arguments(LeadPatch)
+def patch_lead(data, lead_id):
+    """Change sections, tags, campaign, pool or owner (L1, L3, L4, L5). Each section sent needs `edit`
+    for the caller under the conflict policy; if one does not, 403 names it and nothing is written.
+    Moving the lead (campaign, pool, owner) is for its owner, admins, marketing directors and managers
+    of its team."""
+    if data.get("owner_id"):
+        check_users([data["owner_id"]])
+    return checked("patch_lead", lead_id, _json(data))
+
+
+@blp.route("/<lead_id>/permissions", methods=["GET"])
+def permissions(lead_id):
+    """L4: the caller's permission per section, its role and assignment sides, the policy in force and
+    the reason in words."""
+    return checked("get_permissions", lead_id)
+
+
+@blp.route("/<lead_id>/status", methods=["POST"])
+@blp.arguments(StatusIn)
+def set_status(data, lead_id):
+    """L6: raw → usable | working | invalid; usable → working | invalid; working → usable | invalid;
+    invalid → raw | usable. `converted` only through /convert. Anything else → 409."""
+    return checked("set_status", lead_id, data)
+
+
+@blp.route("/<lead_id>/responses", methods=["POST"])
+@blp.arguments(ResponseIn)
+@blp.response(201)
+def record_response(data, lead_id):
+    """L7: accepted, not_accepted or not_reached, with a note and a time (default now)."""
+    return checked("record_response", lead_id, _json(data))
+
+
+@blp.route("/<lead_id>/responses", methods=["GET"])
+@blp.arguments(Paging, location="query")
+def list_responses(args, lead_id):
+    return rpc("lead", "list_responses", lead_id, args.get("limit"), args.get("cursor"))
+
+
+@blp.route("/<lead_id>/quality", methods=["POST"])
+@blp.arguments(QualityIn)
+@blp.response(201)
+def assess_quality(data, lead_id):
+    """L8: an assignee (or the owner) rates validity, reachability and intent (1-5); the lead's
+    `quality.score` (0-100) is the mean of its assessors' latest ratings."""
+    return rpc("lead", "assess_quality", lead_id, data)
+
+
+@blp.route("/<lead_id>/assignments/<user_id>", methods=["DELETE"])
+@blp.response(204)
+def recall(lead_id, user_id):
+    """L2: take the lead back from an assignee (owner, admin, marketing director, team manager)."""
+    rpc("lead", "recall", lead_id, user_id)
 
 
 @blp.route("/<lead_id>/assignments", methods=["POST"])

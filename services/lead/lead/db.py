@@ -1,14 +1,15 @@
 """The lead service's tables, repositories and unit of work (SQLAlchemy 2 Core)."""
 import json
 
-from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text,
-                        bindparam, delete, func, insert, select, update)
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        bindparam, delete, func, insert, or_, select, text, update)
 
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
+from crmkit.envelope import iso
 
-from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead
+from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead, normalize_phone, phones_of
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -19,9 +20,9 @@ _LONG = {"need_description", "need_products", "company_address"}
 leads = Table(
     "leads", metadata,
     Column("id", String(32), primary_key=True),
-    Column("campaign_id", String(32), index=True),
-    Column("pool_id", String(32), index=True),
-    Column("owner_id", String(32), index=True),
+    Column("campaign_id", String(32)),
+    Column("pool_id", String(32)),
+    Column("owner_id", String(32)),
     Column("source", String(50), nullable=False),
     Column("status", String(20), nullable=False, index=True),
     Column("invalid_reason", String(200)),
@@ -33,6 +34,49 @@ leads = Table(
     Column("deleted_at", DateTime(timezone=True)),
     Column("utm", Text),
     Column("rule_id", String(32)),
+    Column("invalid_note", Text),
+    Column("phones", String(200)),          # normalised numbers, space-separated (L1)
+    Column("search_text", Text),            # what `q` searches, lower-cased; indexed by trigrams
+    Column("quality_score", Integer),       # mean of the assessments, 0-100 (L8)
+    Column("quality_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_response", String(20)),    # L7
+    Column("last_response_at", DateTime(timezone=True)),
+    # A filter and the newest-first order of lists served by one index each (1,000,000 leads).
+    Index("ix_leads_campaign_newest", "campaign_id", "id"),
+    Index("ix_leads_owner_newest", "owner_id", "id"),
+    Index("ix_leads_pool_newest", "pool_id", "id"),
+)
+
+known_users = Table(
+    "known_users", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("team", String(100), index=True),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("as_of", DateTime(timezone=True), nullable=False),  # occurred_at of the event applied
+)
+
+lead_responses = Table(
+    "lead_responses", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("lead_id", String(32), nullable=False),
+    Column("campaign_id", String(32)),
+    Column("user_id", String(32)),
+    Column("response", String(20), nullable=False),
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_lead_responses_lead", "lead_id", "id"),
+)
+
+lead_quality = Table(
+    "lead_quality", metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("valid", Boolean, nullable=False),
+    Column("reachable", Boolean, nullable=False),
+    Column("intent", Integer, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("note", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 lead_assignees = Table(
@@ -111,15 +155,8 @@ class LeadRepository:
     def add(self, lead: Lead) -> bool:
         """Insert the lead; False if a lead with its request_key is stored already (nothing
         else is written then: the caller rolls back)."""
-        row = {"id": lead.id, "campaign_id": lead.campaign_id, "pool_id": lead.pool_id,
-               "owner_id": lead.owner_id, "source": lead.source, "status": lead.status,
-               "invalid_reason": lead.invalid_reason, "tags": json.dumps(lead.tags, ensure_ascii=False),
-               "request_key": lead.request_key, "created_at": lead.created_at,
-               "updated_at": lead.updated_at, "rule_id": lead.rule_id,
-               "utm": json.dumps(lead.utm, ensure_ascii=False) if lead.utm else None}
-        for section, keys in SECTION_FIELDS.items():
-            values = getattr(lead, section)
-            row.update({f"{section}_{key}": values.get(key) for key in keys})
+        row = {**self._row(lead), "source": lead.source, "request_key": lead.request_key,
+               "created_at": lead.created_at}
         try:
             self.session.execute(_INSERT_LEAD, row)
         except IntegrityError as exc:
@@ -129,6 +166,25 @@ class LeadRepository:
         if lead.assignees:
             self._write_assignees(lead, lead.created_at, None)
         return True
+
+    @staticmethod
+    def _row(lead: Lead) -> dict:
+        """The columns a change may touch, as the lead now has them."""
+        row = {"id": lead.id, "campaign_id": lead.campaign_id, "pool_id": lead.pool_id,
+               "owner_id": lead.owner_id, "status": lead.status, "invalid_reason": lead.invalid_reason,
+               "invalid_note": lead.invalid_note, "tags": json.dumps(lead.tags, ensure_ascii=False),
+               "updated_at": lead.updated_at, "utm": json.dumps(lead.utm, ensure_ascii=False) if lead.utm else None,
+               "rule_id": lead.rule_id, "phones": phones_of(lead)}
+        for section, keys in SECTION_FIELDS.items():
+            values = getattr(lead, section)
+            row.update({f"{section}_{key}": values.get(key) for key in keys})
+        row["search_text"] = " ".join(str(row[c]) for c in SEARCHED if row[c]).lower() or None
+        return row
+
+    def save(self, lead: Lead):
+        """Write the lead's own row (sections, tags, status, campaign, pool, owner)."""
+        row = self._row(lead)
+        self.session.execute(update(leads).where(leads.c.id == row.pop("id")).values(**row))
 
     def get(self, lead_id) -> Lead | None:
         row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()
@@ -159,14 +215,42 @@ class LeadRepository:
         if filters.get("tag"):
             query = query.where(leads.c.tags.contains(json.dumps(filters["tag"], ensure_ascii=False)))
         if filters.get("q"):
-            pattern = f"%{filters['q']}%"
-            query = query.where(leads.c.contact_name.ilike(pattern) | leads.c.company_name.ilike(pattern)
-                                | leads.c.contact_email.ilike(pattern) | leads.c.contact_phone.ilike(pattern)
-                                | leads.c.contact_mobile.ilike(pattern))
+            query = query.where(self._search(filters["q"]))
+        if filters.get("visible_to"):
+            query = query.where(self._visible(filters["visible_to"]))
         if after:
             query = query.where(leads.c.id < after)
         rows = self.session.execute(query.order_by(leads.c.id.desc()).limit(limit + 1)).mappings().all()
         return self._load(rows)
+
+    def _search(self, q):
+        """`q` in names, company, e-mail and phones (a phone typed any way: 021-6299 finds
+        +86 21 62991640), through a trigram index: FTS5 on SQLite, pg_trgm on PostgreSQL."""
+        terms = [q.strip().lower()]
+        digits = normalize_phone(q)
+        if digits and len(digits) >= 4 and not q.strip("+-() 0123456789"):
+            terms.append(digits)
+        # FTS5's trigrams need 3 characters; shorter terms (a two-character Chinese name) scan.
+        if (self.session.dialect.name == "sqlite" and not any(c in q for c in "%_\\")
+                and min(len(term) for term in terms) >= 3):
+            # one indexed LIKE per term, UNIONed: FTS5 serves no OR of LIKEs from its index
+            clause = " UNION ".join(f"SELECT rowid FROM lead_search WHERE search_text LIKE :term{n}"
+                                    for n in range(len(terms)))
+            return text(f"leads.rowid IN ({clause})").bindparams(
+                **{f"term{n}": f"%{term}%" for n, term in enumerate(terms)})
+        return or_(*[leads.c.search_text.like(_like(t), escape="\\") for t in terms])
+
+    @staticmethod
+    def _visible(viewer):
+        """L4 for lists: leads the viewer owns or is assigned, or (team) whose owner or an
+        assignee is in their team."""
+        mine = or_(leads.c.owner_id == viewer["user_id"], leads.c.id.in_(
+            select(lead_assignees.c.lead_id).where(lead_assignees.c.user_id == viewer["user_id"])))
+        if not viewer.get("team"):
+            return mine
+        team = select(known_users.c.id).where(known_users.c.team == viewer["team"])
+        return or_(mine, leads.c.owner_id.in_(team), leads.c.id.in_(
+            select(lead_assignees.c.lead_id).where(lead_assignees.c.user_id.in_(team))))
 
     def save_assignees(self, lead: Lead, user_ids, now, actor_id):
         """Write the given assignees as the lead now has them; the others keep their rows
@@ -203,8 +287,85 @@ class LeadRepository:
                 source=row["source"], status=row["status"], invalid_reason=row["invalid_reason"],
                 tags=json.loads(row["tags"] or "[]"), assignees=assigned.get(row["id"], {}),
                 request_key=row["request_key"], rule_id=row["rule_id"],
-                utm=json.loads(row["utm"]) if row["utm"] else None, **sections))
+                utm=json.loads(row["utm"]) if row["utm"] else None, invalid_note=row["invalid_note"],
+                quality={"score": row["quality_score"], "assessments": row["quality_count"]}
+                if row["quality_count"] else None,
+                last_response={"response": row["last_response"], "at": iso(row["last_response_at"])}
+                if row["last_response"] else None, **sections))
         return result
+
+
+SEARCHED = ("contact_name", "company_name", "contact_email", "contact_phone", "contact_mobile", "company_phone",
+            "phones")
+
+
+def _like(value):
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class UserDirectory:
+    """The users the lead service has heard of (gateway.events): their teams, for L4."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def teams_of(self, user_ids) -> dict:
+        ids = [u for u in set(user_ids) if u]
+        if not ids:
+            return {}
+        rows = self.session.execute(select(known_users.c.id, known_users.c.team).where(known_users.c.id.in_(ids)))
+        return {row.id: row.team for row in rows}
+
+    def put(self, user_id, team, active, as_of) -> bool:
+        """Record the user as of `as_of`; an older event than the one applied changes nothing."""
+        row = self.session.execute(select(known_users.c.as_of).where(known_users.c.id == user_id)).first()
+        if row is None:
+            self.session.execute(insert(known_users).values(id=user_id, team=team, active=active, as_of=as_of))
+            return True
+        stored = row.as_of if row.as_of.tzinfo else row.as_of.replace(tzinfo=as_of.tzinfo)
+        if stored > as_of:
+            return False
+        self.session.execute(update(known_users).where(known_users.c.id == user_id).values(
+            team=team, active=active, as_of=as_of))
+        return True
+
+
+class ResponseRepository:
+    """L7: the responses to follow-up, per lead."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def add(self, lead: Lead, user_id, response, note, at):
+        self.session.execute(insert(lead_responses).values(lead_id=lead.id, campaign_id=lead.campaign_id,
+                                                           user_id=user_id, response=response, note=note, at=at))
+        self.session.execute(update(leads).where(leads.c.id == lead.id).values(
+            last_response=response, last_response_at=at, updated_at=at))
+
+    def list(self, lead_id, limit, after):
+        query = select(lead_responses).where(lead_responses.c.lead_id == lead_id)
+        if after:
+            query = query.where(lead_responses.c.id > after)
+        return self.session.execute(query.order_by(lead_responses.c.id).limit(limit + 1)).mappings().all()
+
+
+class QualityRepository:
+    """L8: one assessment per assessor and lead (a new one replaces theirs); the lead keeps the mean."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def put(self, lead_id, user_id, assessment: dict, at) -> dict:
+        self.session.execute(delete(lead_quality).where(lead_quality.c.lead_id == lead_id,
+                                                        lead_quality.c.user_id == user_id))
+        self.session.execute(insert(lead_quality).values(lead_id=lead_id, user_id=user_id, at=at, **assessment))
+        mean, count = self.session.execute(select(func.avg(lead_quality.c.score), func.count()).where(
+            lead_quality.c.lead_id == lead_id)).one()
+        summary = {"score": round(float(mean)), "assessments": count}
+        self.session.execute(update(leads).where(leads.c.id == lead_id).values(
+            quality_score=summary["score"], quality_count=count, updated_at=at))
+        return summary
 
 
 class HistoryRepository:
@@ -279,3 +440,13 @@ class LeadUnitOfWork(SqlUnitOfWork):
         self.history = HistoryRepository(self.session)
         self.campaigns = CampaignRepository(self.session)
         self.intake_routes = IntakeRouteRepository(self.session)
+        self.activities = work_db.ActivityRepository(self.session)
+        self.opportunities = work_db.OpportunityRepository(self.session)
+        self.accounts = work_db.AccountRepository(self.session)
+        self.lead_endings = work_db.LeadEndingRepository(self.session)
+        self.users = UserDirectory(self.session)
+        self.responses = ResponseRepository(self.session)
+        self.quality = QualityRepository(self.session)
+
+
+from . import work_db  # noqa: E402 - its tables join `metadata`; it imports this module

@@ -4,13 +4,16 @@ from dataclasses import replace
 
 from crmkit import paging
 from crmkit.context import RequestContext
-from crmkit.envelope import iso, new_id, now
+from crmkit.envelope import iso, new_id, now, parse_time
 from crmkit.errors import Conflict, Forbidden, Invalid, NotFound
 from crmkit.inbox import handle_once
 
-from .model import IntakeRoute, KnownCampaign, Lead
+from .model import IntakeRoute, KnownCampaign, Lead, quality_score
+from .permissions import (SECTIONS, TEAM_ROLES, can, can_read_any, role_permission,
+                          section_permissions)
 
-ASSIGNING_ROLES = {"admin", "marketing_director", "sales_manager", "market_manager"}
+ASSIGNING_ROLES = {"admin", "marketing_director"}  # on any lead; managers on their team's (L2)
+SEES_ALL_LEADS = {"admin", "marketing_director", "marketing_member"}
 INTERNAL_CHANNELS = {"rule", "event", "import", "web_form"}
 
 
@@ -172,23 +175,69 @@ def update_intake_route(key, cmd, uow, ctx, authorize, get_rule):
     return route.to_dict()
 
 
-def get_lead(lead_id, uow):
+def _teams(lead, uow, ctx) -> dict:
+    """Teams of the lead's owner and assignees, when the caller's role reads by team."""
+    if not (ctx.team and TEAM_ROLES & set(ctx.roles)):
+        return {}
+    return uow.users.teams_of([lead.owner_id, *lead.assignees])
+
+
+def _permissions(lead, uow, ctx) -> dict:
+    """L4: the caller's effective permission per section, with the reasons."""
+    return section_permissions(lead, ctx.user_id, ctx.roles, ctx.team, ctx.policy or "assignment_wins",
+                               _teams(lead, uow, ctx).get)
+
+
+def _readable(lead, lead_id, uow, ctx) -> dict:
+    """The lead for a caller who may read it; to anybody else it does not exist (404)."""
+    lead = _require(lead, lead_id)
+    if ctx.channel in INTERNAL_CHANNELS:
+        return None
+    permissions = _permissions(lead, uow, ctx)
+    if not can_read_any(permissions):
+        raise NotFound(f"Lead {lead_id} does not exist.", {"lead_id": lead_id})
+    return permissions
+
+
+def get_lead(lead_id, uow, ctx):
+    """The lead, for a caller who may read it (L4)."""
     with uow:
-        return _require(uow.leads.get(lead_id), lead_id).to_dict()
+        lead = uow.leads.get(lead_id)
+        _readable(lead, lead_id, uow, ctx)
+        return lead.to_dict()
 
 
-def list_leads(filters, uow, limit=None, cursor=None):
+def get_permissions(lead_id, uow, ctx):
+    """L4: per section the effective permission, its two sides, the policy and the reason."""
+    with uow:
+        return _readable(uow.leads.get(lead_id), lead_id, uow, ctx)
+
+
+def list_leads(filters, uow, ctx, limit=None, cursor=None):
+    """Leads the caller may read (L4), newest first, filtered."""
     limit = paging.limit_of(limit)
     after = paging.decode(cursor)
+    if not SEES_ALL_LEADS & set(ctx.roles):
+        filters = {**filters, "visible_to": {
+            "user_id": ctx.user_id, "team": ctx.team if TEAM_ROLES & set(ctx.roles) else None}}
     with uow:
         items = [lead.to_dict() for lead in uow.leads.list(filters, limit, after)]
     return paging.page(items, limit, key=lambda item: item["id"])
 
 
-def _may_assign(lead, ctx):
-    if ctx.channel in INTERNAL_CHANNELS:
+def _may_assign(lead, uow, ctx):
+    """L2: the owner, an admin or marketing director, or a manager over their team's leads."""
+    if ctx.channel in INTERNAL_CHANNELS or ctx.user_id == lead.owner_id or ASSIGNING_ROLES & set(ctx.roles):
         return True
-    return ctx.user_id == lead.owner_id or bool(ASSIGNING_ROLES & set(ctx.roles))
+    teams = _teams(lead, uow, ctx)
+    return role_permission(lead, ctx.user_id, [r for r in ctx.roles if r in TEAM_ROLES], ctx.team,
+                           teams.get)[0] != "none"
+
+
+def _require_edit_somewhere(permissions, what):
+    if permissions is not None and not any(can(permissions, s, "edit") for s in SECTIONS):
+        raise Forbidden(f"Only someone who may edit the lead may {what}.",
+                        {s: permissions[s]["reason"] for s in SECTIONS})
 
 
 def _assign(lead, assignments, uow, ctx):
@@ -214,11 +263,13 @@ def assign_lead(lead_id, assignments, uow, ctx, decision_key=None):
     the lead as it is and changes nothing.
     """
     with uow:
-        lead = _require(uow.leads.get(lead_id), lead_id)
-        if decision_key and uow.already_processed(decision_key, "assign_lead"):
+        lead = uow.leads.get(lead_id)
+        if decision_key and lead is not None and uow.already_processed(decision_key, "assign_lead"):
             return lead.to_dict()
-        if not _may_assign(lead, ctx):
-            raise Forbidden("Only the lead's owner or a manager may assign it.")
+        _readable(lead, lead_id, uow, ctx)
+        if not _may_assign(lead, uow, ctx):
+            raise Forbidden("Only the lead's owner, an admin, a marketing director or a manager of "
+                            "the team may assign it.")
         _assign(lead, assignments, uow, ctx)
         if decision_key:
             uow.mark_processed(decision_key, "assign_lead")
@@ -251,12 +302,12 @@ def assign_leads(items, uow):
     return {"assigned": assigned, "missing": missing}
 
 
-def get_history(lead_id, uow, limit=None, cursor=None):
+def get_history(lead_id, uow, ctx, limit=None, cursor=None):
     """L15: the lead's change log, oldest first."""
     limit = paging.limit_of(limit)
     after = paging.decode(cursor)
     with uow:
-        _require(uow.leads.get(lead_id), lead_id)
+        _readable(uow.leads.get(lead_id), lead_id, uow, ctx)
         rows = uow.history.list(lead_id, limit, after)
         items = [{"at": iso(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
                   "changes": json.loads(r["changes"]), "channel": r["channel"], "reason": r["reason"],
@@ -265,6 +316,154 @@ def get_history(lead_id, uow, limit=None, cursor=None):
     for item in result["items"]:
         item.pop("_seq")
     return result
+
+
+def _know_campaign(campaign_id, uow, fetch_campaign):
+    """Make sure the lead service has its copy of the campaign (asking the campaign service once)."""
+    with uow:
+        if uow.campaigns.get(campaign_id) is not None:
+            return
+    known = fetch_known_campaign(campaign_id, fetch_campaign)
+    with uow:
+        if uow.campaigns.get(campaign_id) is None:
+            uow.campaigns.put(known, now())
+            uow.commit()
+
+
+def _changed(lead, uow, ctx, action, event_type, changes, moment, reason=None, extra=None):
+    """History row and event for a change of the lead's own row, saved in the caller's unit of work."""
+    uow.leads.save(lead)
+    uow.history.record(lead.id, moment, ctx, action, changes, reason)
+    uow.emit(event_type, {**lead.to_dict(), "changes": changes, **(extra or {})}, ctx)
+
+
+def patch_lead(lead_id, changes, uow, ctx, fetch_campaign):
+    """L1/L3/L4/L5: change sections, tags, campaign, pool or owner. Emits lead.updated.
+
+    Every section touched needs `edit` for the caller under the policy in force; if one does
+    not, the whole patch is refused (403 naming the sections) and nothing is written. Tags need
+    edit on some section; moving the lead (campaign, pool, owner) is for those who may assign it.
+    """
+    if changes.get("campaign_id"):
+        _know_campaign(changes["campaign_id"], uow, fetch_campaign)
+    with uow:
+        lead = uow.leads.get(lead_id)
+        permissions = _readable(lead, lead_id, uow, ctx)
+        if permissions is not None:
+            denied = [s for s in SECTIONS if changes.get(s) is not None and not can(permissions, s, "edit")]
+            if denied:
+                raise Forbidden(f"You may not edit the {' and '.join(denied)} section of this lead; "
+                                "nothing was changed.",
+                                {s: f"{permissions[s]['effective']}: {permissions[s]['reason']}" for s in denied})
+            if "tags" in changes:
+                _require_edit_somewhere(permissions, "tag it")
+        if any(key in changes for key in ("campaign_id", "pool_id", "owner_id")) and not _may_assign(lead, uow, ctx):
+            raise Forbidden("Only the lead's owner, an admin, a marketing director or a manager of the team "
+                            "may move it to another campaign, pool or owner.")
+        if changes.get("campaign_id") and changes["campaign_id"] != lead.campaign_id:
+            uow.campaigns.get(changes["campaign_id"]).require_open()
+        moment = now()
+        diff = lead.patch(changes, moment)
+        if diff:
+            _changed(lead, uow, ctx, "updated", "lead.updated", diff, moment)
+            uow.commit()
+    return lead.to_dict()
+
+
+def set_status(lead_id, cmd, uow, ctx):
+    """L6: a checked status move (409), `invalid` with a reason. Emits lead.status_changed."""
+    with uow:
+        lead = uow.leads.get(lead_id)
+        _require_edit_somewhere(_readable(lead, lead_id, uow, ctx), "change its status")
+        moment = now()
+        diff = lead.move_to(cmd["status"], moment, cmd.get("reason"), cmd.get("note"))
+        if diff:
+            _changed(lead, uow, ctx, "status_changed", "lead.status_changed", diff, moment,
+                     reason=lead.invalid_note or lead.invalid_reason)
+            uow.commit()
+    return lead.to_dict()
+
+
+def record_response(lead_id, cmd, uow, ctx):
+    """L7: accepted / not accepted / not reached, with a note. Emits lead.response_recorded."""
+    with uow:
+        lead = uow.leads.get(lead_id)
+        _require_edit_somewhere(_readable(lead, lead_id, uow, ctx), "record a response")
+        moment = cmd.get("at") or now()
+        uow.responses.add(lead, ctx.user_id, cmd["response"], cmd.get("note"), moment)
+        response = {"response": cmd["response"], "note": cmd.get("note"), "at": iso(moment),
+                    "user_id": ctx.user_id}
+        lead.last_response = {"response": cmd["response"], "at": iso(moment)}
+        uow.history.record(lead.id, now(), ctx, "response_recorded", {"response": {"from": None, "to": response}},
+                           cmd.get("note"))
+        uow.emit("lead.response_recorded", {**lead.to_dict(), "response": response}, ctx)
+        uow.commit()
+    return response
+
+
+def list_responses(lead_id, uow, ctx, limit=None, cursor=None):
+    limit = paging.limit_of(limit)
+    after = paging.decode(cursor)
+    with uow:
+        _readable(uow.leads.get(lead_id), lead_id, uow, ctx)
+        items = [{"response": r["response"], "note": r["note"], "at": iso(r["at"]), "user_id": r["user_id"],
+                  "_seq": r["id"]} for r in uow.responses.list(lead_id, limit, after)]
+    result = paging.page(items, limit, key=lambda item: item["_seq"])
+    for item in result["items"]:
+        item.pop("_seq")
+    return result
+
+
+def assess_quality(lead_id, cmd, uow, ctx):
+    """L8: an assignee (or the owner) rates validity, reachability and intent 1-5; the lead keeps
+    the mean score of its assessors. Emits lead.quality_assessed."""
+    with uow:
+        lead = uow.leads.get(lead_id)
+        _readable(lead, lead_id, uow, ctx)
+        if ctx.user_id not in lead.assignees and ctx.user_id != lead.owner_id and not ASSIGNING_ROLES & set(ctx.roles):
+            raise Forbidden("Only the lead's assignees or its owner assess its quality.")
+        moment = now()
+        assessment = {"valid": cmd["valid"], "reachable": cmd["reachable"], "intent": cmd["intent"],
+                      "note": cmd.get("note"),
+                      "score": quality_score(cmd["valid"], cmd["reachable"], cmd["intent"])}
+        before = lead.quality
+        lead.quality = uow.quality.put(lead.id, ctx.user_id, assessment, moment)
+        uow.history.record(lead.id, moment, ctx, "quality_assessed", {"quality": {"from": before, "to": lead.quality}},
+                           cmd.get("note"))
+        uow.emit("lead.quality_assessed", {**lead.to_dict(), "assessment": {**assessment, "user_id": ctx.user_id}},
+                 ctx)
+        uow.commit()
+    return lead.to_dict()
+
+
+def recall(lead_id, user_id, uow, ctx):
+    """L2/L5: take the lead back from an assignee (owner, admin, director or team manager).
+    Emits lead.recalled."""
+    with uow:
+        lead = uow.leads.get(lead_id)
+        _readable(lead, lead_id, uow, ctx)
+        if not _may_assign(lead, uow, ctx):
+            raise Forbidden("Only the lead's owner, an admin, a marketing director or a manager of the team "
+                            "may recall it.")
+        if user_id not in lead.assignees:
+            raise NotFound("That user is not assigned to the lead.", {"user_id": user_id})
+        moment = now()
+        changes = lead.recall(user_id, moment)
+        uow.leads.save_assignees(lead, [user_id], moment, ctx.user_id)
+        uow.history.record(lead.id, moment, ctx, "recalled", changes)
+        uow.emit("lead.recalled", {**lead.to_dict(), "recalled": user_id}, ctx)
+        uow.commit()
+    return lead.to_dict()
+
+
+def on_user_event(event, uow):
+    """Keep the lead service's directory of users (teams, for L4) current from gateway.events."""
+    data = event["data"]
+
+    def effect():
+        uow.users.put(data["id"], data.get("team"), bool(data.get("active", True)),
+                      parse_time(event["occurred_at"]))
+    return handle_once(uow, event, "lead.on_user_event", effect)
 
 
 CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
@@ -302,5 +501,6 @@ def close_campaign(campaign_id, uow):
         known = uow.campaigns.get(campaign_id)
         uow.campaigns.put(KnownCampaign(campaign_id, known.status if known else None, True), now())
         leads = uow.leads.count_in_campaign(campaign_id)
+        activities = uow.activities.effort(campaign_id=campaign_id)[0]
         uow.commit()
-    return {"leads": leads, "activities": 0}
+    return {"leads": leads, "activities": activities}

@@ -1,7 +1,8 @@
-"""Leads: "contact@company" in three sections, an owner and assignees (L1, L2, L3, L6).
+"""Leads: "contact@company" in three sections, an owner and assignees (L1, L2, L3, L6, L7, L8).
 
 Pure Python: no Nameko, no SQLAlchemy.
 """
+import re
 from dataclasses import dataclass, field
 
 from crmkit.envelope import iso
@@ -24,6 +25,41 @@ TRANSITIONS = {
     "invalid": {"raw", "usable"},
     "converted": set(),
 }
+INVALID_REASONS = ("unreachable", "mail_returned", "no_need", "duplicate", "wrong_data", "competitor", "other")
+RESPONSES = ("accepted", "not_accepted", "not_reached")
+PHONE_FIELDS = (("contact", "phone"), ("contact", "mobile"), ("company", "phone"))
+_NOT_DIGIT = re.compile(r"\D")
+_EXTENSION = re.compile(r"(?:转|ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
+
+
+def normalize_phone(text):
+    """L1: a phone number as its national digits, for matching and duplicates.
+
+    `021-62991640`, `+86 21 6299 1640` and `0086 21 62991640` all give `2162991640`;
+    `+86 138-0013-8000` gives `13800138000`. An extension (转 12, ext 12, x12) is dropped.
+    """
+    if not text:
+        return None
+    text = _EXTENSION.sub("", str(text)).strip()
+    digits = _NOT_DIGIT.sub("", text)
+    if text.startswith("+86") or digits.startswith("0086"):  # written as international: always China's
+        digits = digits[2:] if text.startswith("+86") else digits[4:]
+    elif digits.startswith("86") and len(digits) >= 12:
+        digits = digits[2:]
+    digits = digits.lstrip("0") if len(digits) > 7 else digits  # the trunk 0 of an area code
+    return digits or None
+
+
+def phones_of(lead) -> str | None:
+    """The lead's numbers, normalised and space-separated (one searchable column)."""
+    numbers = [normalize_phone(getattr(lead, section).get(key)) for section, key in PHONE_FIELDS]
+    found = sorted({n for n in numbers if n})
+    return " ".join(found) or None
+
+
+def quality_score(valid, reachable, intent) -> int:
+    """L8: one assessment as 0-100: valid 40, reachable 20, intent 1-5 up to 40."""
+    return (40 if valid else 0) + (20 if reachable else 0) + (intent - 1) * 10
 
 
 def clean_section(name, values):
@@ -75,6 +111,7 @@ class Lead:
     source: str = "manual"
     status: str = "raw"
     invalid_reason: str | None = None
+    invalid_note: str | None = None
     contact: dict = field(default_factory=dict)
     company: dict = field(default_factory=dict)
     need: dict = field(default_factory=dict)
@@ -83,6 +120,8 @@ class Lead:
     request_key: str | None = None
     utm: dict | None = None       # {"source", "medium", "campaign"} of a web registration (C6)
     rule_id: str | None = None    # the rule to run on the lead instead of its campaign's (C6)
+    quality: dict | None = None   # {"score", "assessments"} (L8)
+    last_response: dict | None = None  # {"response", "at"} (L7)
 
     @classmethod
     def create(cls, *, id, now, owner_id, contact=None, company=None, need=None, campaign_id=None,
@@ -111,6 +150,79 @@ class Lead:
         self.updated_at = now
         return {f"assignees.{user_id}": {"from": before, "to": perms}}
 
+    def recall(self, user_id, now):
+        """L2/L5: take the lead back from an assignee; returns the changes."""
+        if user_id not in self.assignees:
+            raise Invalid("That user is not assigned to the lead.", {"user_id": "Not an assignee."})
+        before = self.assignees.pop(user_id)
+        self.updated_at = now
+        return {f"assignees.{user_id}": {"from": before, "to": None}}
+
+    def patch(self, changes, now):
+        """Apply a partial change: sections merge field by field (null clears a field), tags and
+        the campaign, pool and owner are replaced. Returns {"section.field"|field: {"from", "to"}}.
+        Permissions are the caller's business (handlers), the lead's own rules are checked here."""
+        if self.status == "converted":
+            raise Conflict("A converted lead is not changed any more.")
+        diff = {}
+        for section in SECTIONS:
+            if changes.get(section) is None:
+                continue
+            merged = dict(getattr(self, section))
+            merged.update({k: v for k, v in changes[section].items()})
+            cleaned = clean_section(section, merged)
+            for key in SECTION_FIELDS[section]:
+                if getattr(self, section).get(key) != cleaned.get(key):
+                    diff[f"{section}.{key}"] = {"from": getattr(self, section).get(key), "to": cleaned.get(key)}
+            setattr(self, section, cleaned)
+        if not self.contact.get("name") and not self.company.get("name"):
+            message = "A lead needs a contact name or a company name."
+            raise Invalid(message, {"contact.name": message, "company.name": message})
+        if "tags" in changes:
+            tags = sorted(set(changes["tags"] or []))
+            if tags != self.tags:
+                diff["tags"] = {"from": self.tags, "to": tags}
+                self.tags = tags
+        for key in ("campaign_id", "pool_id", "owner_id"):
+            if key in changes and changes[key] != getattr(self, key):
+                if key == "owner_id" and not changes[key]:
+                    raise Invalid("A lead always has an owner.", {"owner_id": "Must not be empty."})
+                diff[key] = {"from": getattr(self, key), "to": changes[key]}
+                setattr(self, key, changes[key])
+        if diff:
+            self.updated_at = now
+        return diff
+
+    def move_to(self, status, now, reason=None, note=None):
+        """L6: a checked status move (409 otherwise). `invalid` needs a reason: one of
+        INVALID_REASONS, or any text, kept as `other` with the text as its note.
+        `converted` is reached only through conversion."""
+        if status == "converted":
+            raise Conflict("A lead is converted only through POST /leads/{id}/convert.",
+                           {"status": "Use the conversion."})
+        if status == self.status:
+            return {}
+        if status not in TRANSITIONS[self.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[self.status])) or "none"
+            raise Conflict(f"A lead cannot go from {self.status} to {status}.",
+                           {"status": f"Allowed from {self.status}: {allowed}."})
+        if status == "invalid":
+            reason = (reason or "").strip()
+            if not reason:
+                raise Invalid("An invalid lead needs a reason.",
+                              {"reason": f"One of {', '.join(INVALID_REASONS)}, or your own words."})
+            if reason not in INVALID_REASONS:
+                reason, note = "other", " ".join(filter(None, (reason, note)))
+        else:
+            reason, note = None, None
+        diff = {"status": {"from": self.status, "to": status}}
+        for key, value in (("invalid_reason", reason), ("invalid_note", note or None)):
+            if value != getattr(self, key):
+                diff[key] = {"from": getattr(self, key), "to": value}
+                setattr(self, key, value)
+        self.status, self.updated_at = status, now
+        return diff
+
     def created_changes(self):
         changes = {f"{section}.{key}": {"from": None, "to": value}
                    for section in SECTIONS for key, value in getattr(self, section).items()}
@@ -128,6 +240,7 @@ class Lead:
             "source": self.source,
             "status": self.status,
             "invalid_reason": self.invalid_reason,
+            "invalid_note": self.invalid_note,
             "contact": {key: self.contact.get(key) for key in SECTION_FIELDS["contact"]},
             "company": {key: self.company.get(key) for key in SECTION_FIELDS["company"]},
             "need": {key: self.need.get(key) for key in SECTION_FIELDS["need"]},
@@ -136,6 +249,8 @@ class Lead:
             "rule_id": self.rule_id,
             "assignees": [{"user_id": user, "permissions": dict(perms)}
                           for user, perms in self.assignees.items()],
+            "quality": dict(self.quality) if self.quality else None,
+            "last_response": dict(self.last_response) if self.last_response else None,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }

@@ -12,7 +12,7 @@ DEFAULT_POLICY = "assignment_wins"
 SECTIONS = ("contact", "company", "need")
 
 ROLE_ON_ANY_LEAD = {"admin": "edit", "marketing_director": "edit", "marketing_member": "read"}
-TEAM_ROLES = ("market_manager", "sales_manager")  # read on leads of their team
+TEAM_ROLES = frozenset({"market_manager", "sales_manager"})  # read on leads of their team
 
 
 def _rank(level):

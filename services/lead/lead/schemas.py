@@ -1,5 +1,6 @@
 """marshmallow schemas at the lead service's RPC boundary."""
 import re
+from datetime import timezone
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate
 
@@ -130,6 +131,38 @@ FORM_FIELDS = {
     "province": ("company", "province"), "need": ("need", "description"),
     "utm_source": ("utm", "source"), "utm_medium": ("utm", "medium"), "utm_campaign": ("utm", "campaign"),
 }
+
+
+class PatchLead(Strict):
+    """L1/L3/L5: sections merge field by field (null clears one); tags are replaced."""
+    contact = fields.Nested(Contact, allow_none=True)
+    company = fields.Nested(Company, allow_none=True)
+    need = fields.Nested(Need, allow_none=True)
+    tags = fields.List(fields.String(validate=validate.Length(min=1, max=50)), allow_none=True,
+                       validate=validate.Length(max=100))
+    campaign_id = short()
+    pool_id = short()
+    owner_id = fields.String(validate=validate.Length(min=1, max=32))
+
+
+class StatusChange(Strict):
+    status = fields.String(required=True, validate=validate.OneOf(("raw", "usable", "working", "converted",
+                                                                  "invalid")))
+    reason = fields.String(allow_none=True, validate=SHORT)
+    note = fields.String(allow_none=True, validate=LONG)
+
+
+class ResponseIn(Strict):
+    response = fields.String(required=True, validate=validate.OneOf(("accepted", "not_accepted", "not_reached")))
+    note = fields.String(allow_none=True, validate=LONG)
+    at = fields.AwareDateTime(allow_none=True, default_timezone=timezone.utc)
+
+
+class QualityIn(Strict):
+    valid = fields.Boolean(required=True)
+    reachable = fields.Boolean(required=True)
+    intent = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    note = fields.String(allow_none=True, validate=LONG)
 
 
 class IntakeForm(Schema):

@@ -8,6 +8,7 @@ from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
 from . import handlers, schemas
 from .db import LeadUnitOfWork, metadata
+from .work_service import WorkEntrypoints
 
 # Schemas are built once: constructing one costs more than loading a payload.
 ASSIGNMENT_LIST = schemas.Assignment(many=True)
@@ -16,12 +17,16 @@ CREATE_INTAKE_ROUTE = schemas.CreateIntakeRoute()
 INTAKE_FORM = schemas.IntakeForm()
 UPDATE_INTAKE_ROUTE = schemas.UpdateIntakeRoute()
 LEAD_FILTERS = schemas.LeadFilters()
+PATCH_LEAD = schemas.PatchLead()
+QUALITY_IN = schemas.QualityIn()
+RESPONSE_IN = schemas.ResponseIn()
+STATUS_CHANGE = schemas.StatusChange()
 RULE_ASSIGNMENTS = schemas.RuleAssignment(many=True)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-class LeadService(OperationsMixin):
+class LeadService(WorkEntrypoints, OperationsMixin):
     name = "lead"
 
     storage = Storage(LeadUnitOfWork, metadata)
@@ -38,14 +43,51 @@ class LeadService(OperationsMixin):
 
     @rpc(expected_exceptions=EXPECTED)
     def get_lead(self, lead_id):
-        """The lead as API.md shows it. Raises NotFound."""
-        return handlers.get_lead(lead_id, self.storage)
+        """The lead as API.md shows it, to a caller who may read it (L4). Raises NotFound."""
+        return handlers.get_lead(lead_id, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_permissions(self, lead_id):
+        """L4: the caller's permission per section and why. Raises NotFound."""
+        return handlers.get_permissions(lead_id, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def patch_lead(self, lead_id, payload):
+        """L1/L3/L4/L5: change sections, tags, campaign, pool, owner. Raises NotFound, Forbidden
+        (naming the sections), Invalid, Conflict. Emits lead.updated."""
+        changes = load_or_invalid(PATCH_LEAD, payload)
+        return handlers.patch_lead(lead_id, changes, self.storage, self.ctx, self.campaign_rpc.describe_campaign)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def set_status(self, lead_id, payload):
+        """L6: a checked status move. Raises NotFound, Forbidden, Invalid, Conflict. Emits lead.status_changed."""
+        return handlers.set_status(lead_id, load_or_invalid(STATUS_CHANGE, payload), self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_response(self, lead_id, payload):
+        """L7: a response to follow-up. Raises NotFound, Forbidden, Invalid. Emits lead.response_recorded."""
+        return handlers.record_response(lead_id, load_or_invalid(RESPONSE_IN, payload), self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_responses(self, lead_id, limit=None, cursor=None):
+        """L7: the lead's responses, oldest first. Raises NotFound."""
+        return handlers.list_responses(lead_id, self.storage, self.ctx, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def assess_quality(self, lead_id, payload):
+        """L8: an assessor's quality rating. Raises NotFound, Forbidden, Invalid. Emits lead.quality_assessed."""
+        return handlers.assess_quality(lead_id, load_or_invalid(QUALITY_IN, payload), self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def recall(self, lead_id, user_id):
+        """L2/L5: take the lead back from an assignee. Raises NotFound, Forbidden. Emits lead.recalled."""
+        return handlers.recall(lead_id, user_id, self.storage, self.ctx)
 
     @rpc(expected_exceptions=EXPECTED)
     def list_leads(self, filters=None, limit=None, cursor=None):
         """Leads, newest first, filtered (API.md "Leads"). Raises Invalid."""
         filters = load_or_invalid(LEAD_FILTERS, filters or {})
-        return handlers.list_leads(filters, self.storage, limit, cursor)
+        return handlers.list_leads(filters, self.storage, self.ctx, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def assign_lead(self, lead_id, assignments, decision_key=None, channel=None, reason=None):
@@ -62,7 +104,7 @@ class LeadService(OperationsMixin):
     @rpc(expected_exceptions=EXPECTED)
     def get_history(self, lead_id, limit=None, cursor=None):
         """L15: the lead's change log, oldest first. Raises NotFound."""
-        return handlers.get_history(lead_id, self.storage, limit, cursor)
+        return handlers.get_history(lead_id, self.storage, self.ctx, limit, cursor)
 
     @rpc(expected_exceptions=EXPECTED)
     def close_campaign(self, campaign_id):
@@ -110,3 +152,8 @@ class LeadService(OperationsMixin):
     @consume_events("lead.on_campaign_event")
     def on_campaign_event(self, event):
         handlers.on_campaign_event(event, self.storage)
+
+    @consume_events("lead.on_user_event")
+    def on_user_event(self, event):
+        """Teams of users (L4), from the gateway's user.created / user.updated."""
+        handlers.on_user_event(event, self.storage)

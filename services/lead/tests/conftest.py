@@ -5,17 +5,20 @@ use case that does not commit leaves nothing behind — as the real one does.
 """
 import copy
 import json
+from decimal import Decimal
 
 import pytest
 
 from crmkit.testing import FakeUnitOfWork, migrated_sqlite, sqlite_unit_of_work
 from crmkit.context import RequestContext
 from crmkit.errors import Forbidden, NotFound
+from lead.model import normalize_phone, phones_of
 
 
 class FakeLeadRepository:
     def __init__(self, state):
         self._leads = state["leads"]
+        self._state = state
 
     def add(self, lead):
         assert lead.id not in self._leads, "duplicate primary key"
@@ -26,7 +29,9 @@ class FakeLeadRepository:
         return True
 
     def count_in_campaign(self, campaign_id):
-        return sum(1 for lead in self._leads.values() if lead.campaign_id == campaign_id)
+        """Deleted leads too, as the real table (C7)."""
+        every = [*self._leads.values(), *self._state.get("deleted_leads", {}).values()]
+        return sum(1 for lead in every if lead.campaign_id == campaign_id)
 
     def get_many(self, lead_ids):
         return [lead for lead in (self.get(lead_id) for lead_id in lead_ids) if lead is not None]
@@ -52,11 +57,22 @@ class FakeLeadRepository:
                 continue
             if filters.get("q"):
                 texts = [lead.contact.get("name"), lead.company.get("name"), lead.contact.get("email"),
-                         lead.contact.get("phone"), lead.contact.get("mobile")]
-                if not any(t and filters["q"].lower() in t.lower() for t in texts):
+                         lead.contact.get("phone"), lead.contact.get("mobile"), lead.company.get("phone")]
+                digits = normalize_phone(filters["q"])
+                by_phone = (digits and len(digits) >= 4 and not filters["q"].strip("+-() 0123456789")
+                            and digits in (phones_of(lead) or ""))
+                if not by_phone and not any(t and filters["q"].lower() in t.lower() for t in texts):
                     continue
+            viewer = filters.get("visible_to")
+            if viewer and not self._visible(lead, viewer):
+                continue
             found.append(copy.deepcopy(lead))
         return found[:limit + 1]
+
+    def save(self, lead):
+        stored = copy.deepcopy(lead)
+        stored.assignees = self._leads[lead.id].assignees  # their own table: save_assignees
+        self._leads[lead.id] = stored
 
     def save_assignees(self, lead, user_ids, now, actor_id):
         stored = self._leads[lead.id]
@@ -66,6 +82,55 @@ class FakeLeadRepository:
             else:
                 stored.assignees.pop(user, None)
         stored.updated_at = lead.updated_at
+
+
+    def _visible(self, lead, viewer):
+        if viewer["user_id"] == lead.owner_id or viewer["user_id"] in lead.assignees:
+            return True
+        team = viewer.get("team")
+        return bool(team) and any(self._teams.get(u) == team for u in (lead.owner_id, *lead.assignees))
+
+
+class FakeUserDirectory:
+    def __init__(self, state):
+        self._users = state["users"]
+
+    def teams_of(self, user_ids):
+        return {u: self._users[u]["team"] for u in user_ids if u in self._users}
+
+    def put(self, user_id, team, active, as_of):
+        if user_id in self._users and self._users[user_id]["as_of"] > as_of:
+            return False
+        self._users[user_id] = {"team": team, "active": active, "as_of": as_of}
+        return True
+
+
+class FakeResponseRepository:
+    def __init__(self, state):
+        self._state = state
+
+    def add(self, lead, user_id, response, note, at):
+        self._state["seq"] += 1
+        self._state["responses"].append({"id": self._state["seq"], "lead_id": lead.id, "user_id": user_id,
+                                         "response": response, "note": note, "at": at})
+        self._state["leads"][lead.id].last_response = {"response": response, "at": at.isoformat()}
+
+    def list(self, lead_id, limit, after):
+        rows = [r for r in self._state["responses"] if r["lead_id"] == lead_id and (not after or r["id"] > after)]
+        return [dict(r) for r in rows[:limit + 1]]
+
+
+class FakeQualityRepository:
+    def __init__(self, state):
+        self._state = state
+
+    def put(self, lead_id, user_id, assessment, at):
+        mine = self._state["quality"].setdefault(lead_id, {})
+        mine[user_id] = dict(assessment)
+        scores = [a["score"] for a in mine.values()]
+        summary = {"score": round(sum(scores) / len(scores)), "assessments": len(scores)}
+        self._state["leads"][lead_id].quality = summary
+        return summary
 
 
 class FakeHistoryRepository:
@@ -118,13 +183,19 @@ class FakeIntakeRouteRepository:
 
 class FakeLeadUnitOfWork(FakeUnitOfWork):
     def new_state(self):
-        return {"leads": {}, "history": [], "campaigns": {}, "intake_routes": {}, "seq": 0}
+        return {"leads": {}, "history": [], "campaigns": {}, "intake_routes": {}, "seq": 0, "users": {},
+                "responses": [], "quality": {}}
 
     def bind(self, work):
         self.leads = FakeLeadRepository(work)
         self.history = FakeHistoryRepository(work)
         self.campaigns = FakeCampaignRepository(work)
         self.intake_routes = FakeIntakeRouteRepository(work)
+        bind_work_fakes(self, work)  # activities, opportunities, accounts, lead endings (below)
+        self.users = FakeUserDirectory(work)
+        self.responses = FakeResponseRepository(work)
+        self.quality = FakeQualityRepository(work)
+        self.leads._teams = {u: v["team"] for u, v in work["users"].items()}
 
 
 class StubCampaigns:
@@ -207,3 +278,92 @@ def any_uow(request):
     if request.param == "fake":
         return FakeLeadUnitOfWork()
     return request.getfixturevalue("sql_uow")
+
+
+# -- work on leads: activities, opportunities, accounts, lead endings (issue 5, C7) ---------------------
+# Their state lives in the same working copy under keys of their own, created on first use.
+
+def bind_work_fakes(uow, work):
+    uow.activities = FakeActivityRepository(work)
+    uow.opportunities = FakeOpportunityRepository(work)
+    uow.accounts = FakeAccountRepository(work)
+    uow.lead_endings = FakeLeadEndingRepository(work)
+
+
+class _FakeTable:
+    key = None
+
+    def __init__(self, work):
+        self._work = work
+
+    @property
+    def _rows(self):
+        return self._work.setdefault(self.key, {})
+
+    def add(self, item):
+        assert item.id not in self._rows, "duplicate primary key"
+        self._rows[item.id] = copy.deepcopy(item)
+
+    def get(self, item_id):
+        return copy.deepcopy(self._rows.get(item_id))
+
+    def _select(self, filters, keys, limit, after, newest_first=False):
+        found = []
+        for item_id in sorted(self._rows, reverse=newest_first):
+            item = self._rows[item_id]
+            if after and not (item_id < after if newest_first else item_id > after):
+                continue
+            if any(filters.get(k) and getattr(item, k) != filters[k] for k in keys):
+                continue
+            found.append(copy.deepcopy(item))
+        return found[:limit + 1]
+
+
+class FakeActivityRepository(_FakeTable):
+    key = "activities"
+
+    def list(self, filters, limit, after):
+        return self._select(filters, ("lead_id", "campaign_id", "worker_id"), limit, after)
+
+    def effort(self, lead_id=None, campaign_id=None):
+        chosen = [a for a in self._rows.values()
+                  if (not lead_id or a.lead_id == lead_id) and (not campaign_id or a.campaign_id == campaign_id)]
+        return len(chosen), sum((a.effort_hours for a in chosen), Decimal(0))
+
+
+class FakeOpportunityRepository(_FakeTable):
+    key = "opportunities"
+
+    def save(self, opportunity):
+        self._rows[opportunity.id] = copy.deepcopy(opportunity)
+
+    def list(self, filters, limit, after):
+        return self._select(filters, ("campaign_id", "lead_id", "status"), limit, after, newest_first=True)
+
+
+class FakeAccountRepository(_FakeTable):
+    key = "accounts"
+
+
+class FakeLeadEndingRepository:
+    """A deleted lead leaves `leads` (so reads miss it) for `deleted_leads`, blanked; like the real
+    table, count_in_campaign still counts it."""
+
+    def __init__(self, work):
+        self._work = work
+
+    def set_status(self, lead_id, status, at, from_status):
+        lead = self._work["leads"].get(lead_id)
+        if lead is None or lead.status != from_status:
+            return False
+        lead.status, lead.updated_at = status, at
+        return True
+
+    def tombstone(self, lead_id, at):
+        lead = self._work["leads"].pop(lead_id, None)
+        if lead is None:
+            return False
+        lead.contact, lead.company, lead.need, lead.tags = {}, {}, {}, []
+        lead.updated_at = lead.deleted_at = at
+        self._work.setdefault("deleted_leads", {})[lead_id] = lead
+        return True

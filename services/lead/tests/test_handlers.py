@@ -1,10 +1,15 @@
 """Lead use cases against the fake unit of work (STYLE idiom 8)."""
+from datetime import datetime, timezone
+
 import pytest
 
 from crmkit import paging
 from crmkit.context import RequestContext
 from crmkit.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from lead import handlers
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+READER = RequestContext(user_id="admin1", roles=("admin",))  # reads everything (L4)
 
 CARD = {"contact": {"name": "张伟", "email": "zhang@acme.cn"}, "company": {"name": "ACME", "city": "上海"}}
 
@@ -29,7 +34,7 @@ def test_a_lead_and_its_event_are_committed_once_together(uow, owner, campaigns)
     lead = create(uow, owner, campaigns)
 
     assert uow.commits == 1
-    assert handlers.get_lead(lead["id"], uow) == lead
+    assert handlers.get_lead(lead["id"], uow, READER) == lead
 
 
 def test_a_new_lead_is_raw_and_owned_by_the_caller_unless_someone_else_is_named_L2(uow, owner, campaigns):
@@ -46,7 +51,7 @@ def test_a_lead_without_contact_or_company_name_is_refused_and_leaves_nothing_L1
 
     assert {"contact.name", "company.name"} <= set(caught.value.details)
     assert uow.published() == []
-    assert handlers.list_leads({}, uow)["items"] == []
+    assert handlers.list_leads({}, uow, READER)["items"] == []
 
 
 def test_a_repeated_request_returns_the_same_lead_and_stores_it_once(uow, owner, campaigns):
@@ -57,7 +62,7 @@ def test_a_repeated_request_returns_the_same_lead_and_stores_it_once(uow, owner,
     assert again == first
     assert other["id"] != first["id"]
     assert len(uow.published("lead.created")) == 2
-    assert len(handlers.list_leads({}, uow)["items"]) == 2
+    assert len(handlers.list_leads({}, uow, READER)["items"]) == 2
 
 
 def test_a_lead_cannot_join_a_campaign_that_does_not_exist(uow, owner, campaigns):
@@ -98,7 +103,7 @@ def test_a_campaign_archived_later_refuses_leads_once_its_event_arrives_C8(uow, 
 def test_the_creation_is_in_the_history_with_who_and_how_L15(uow, owner, campaigns):
     lead = create(uow, owner, campaigns)
 
-    [entry] = handlers.get_history(lead["id"], uow)["items"]
+    [entry] = handlers.get_history(lead["id"], uow, READER)["items"]
 
     assert entry["action"] == "created"
     assert entry["actor_id"] == "owner1"
@@ -109,17 +114,17 @@ def test_the_creation_is_in_the_history_with_who_and_how_L15(uow, owner, campaig
 
 def test_getting_a_lead_that_does_not_exist_is_not_found(uow):
     with pytest.raises(NotFound):
-        handlers.get_lead("missing", uow)
+        handlers.get_lead("missing", uow, READER)
     with pytest.raises(NotFound):
-        handlers.get_history("missing", uow)
+        handlers.get_history("missing", uow, READER)
 
 
 def test_leads_are_listed_newest_first_a_page_at_a_time(uow, owner, campaigns):
     ids = [create(uow, owner, campaigns)["id"] for _ in range(5)]
 
-    first = handlers.list_leads({}, uow, limit=2)
-    second = handlers.list_leads({}, uow, limit=2, cursor=first["next_cursor"])
-    third = handlers.list_leads({}, uow, limit=2, cursor=second["next_cursor"])
+    first = handlers.list_leads({}, uow, READER, limit=2)
+    second = handlers.list_leads({}, uow, READER, limit=2, cursor=first["next_cursor"])
+    third = handlers.list_leads({}, uow, READER, limit=2, cursor=second["next_cursor"])
 
     seen = [lead["id"] for page in (first, second, third) for lead in page["items"]]
     assert seen == sorted(ids, reverse=True)
@@ -130,14 +135,14 @@ def test_leads_are_filtered_by_campaign(uow, owner, campaigns):
     in_c1 = create(uow, owner, campaigns, campaign_id="C1")
     create(uow, owner, campaigns, campaign_id="C2")
 
-    assert [l["id"] for l in handlers.list_leads({"campaign_id": "C1"}, uow)["items"]] == [in_c1["id"]]
+    assert [l["id"] for l in handlers.list_leads({"campaign_id": "C1"}, uow, READER)["items"]] == [in_c1["id"]]
 
 
 def test_a_bad_cursor_or_limit_is_invalid(uow):
     with pytest.raises(Invalid):
-        handlers.list_leads({}, uow, cursor="%%%")
+        handlers.list_leads({}, uow, READER, cursor="%%%")
     with pytest.raises(Invalid):
-        handlers.list_leads({}, uow, limit=0)
+        handlers.list_leads({}, uow, READER, limit=0)
 
 
 # -- assignment (L2, L3, A9) --------------------------------------------------------------------
@@ -153,7 +158,7 @@ def test_the_owner_assigns_a_lead_with_section_permissions_L2_L3(uow, owner, lea
 
     assert result["assignees"] == [{"user_id": "sales1",
                                     "permissions": {"contact": "edit", "company": "edit", "need": "read"}}]
-    assert handlers.get_lead(lead["id"], uow)["assignees"] == result["assignees"]
+    assert handlers.get_lead(lead["id"], uow, READER)["assignees"] == result["assignees"]
 
 
 def test_assigning_emits_lead_assigned_with_who_got_it(uow, owner, lead):
@@ -170,7 +175,7 @@ def test_assigning_emits_lead_assigned_with_who_got_it(uow, owner, lead):
 def test_an_assignment_is_in_the_history_L15(uow, owner, lead):
     handlers.assign_lead(lead["id"], [{"user_id": "sales1"}], uow, owner)
 
-    entries = handlers.get_history(lead["id"], uow)["items"]
+    entries = handlers.get_history(lead["id"], uow, READER)["items"]
 
     assert [e["action"] for e in entries] == ["created", "assigned"]
     assert entries[1]["changes"] == {"assignees.sales1": {
@@ -180,21 +185,35 @@ def test_an_assignment_is_in_the_history_L15(uow, owner, lead):
 
 def test_a_stranger_may_not_assign_someone_elses_lead_and_nothing_changes(uow, lead):
     stranger = RequestContext(user_id="sales9", roles=("sales_member",))
+    reader = RequestContext(user_id="m9", roles=("marketing_member",))
 
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # the lead is not theirs to see (L4)
         handlers.assign_lead(lead["id"], [{"user_id": "sales9"}], uow, stranger)
+    with pytest.raises(Forbidden):  # they may read it, not hand it out
+        handlers.assign_lead(lead["id"], [{"user_id": "sales9"}], uow, reader)
 
-    assert handlers.get_lead(lead["id"], uow)["assignees"] == []
+    assert handlers.get_lead(lead["id"], uow, READER)["assignees"] == []
     assert uow.published("lead.assigned") == []
 
 
 @pytest.mark.parametrize("role", ["admin", "marketing_director", "sales_manager", "market_manager"])
 def test_a_manager_may_assign_a_lead_they_do_not_own_L2(uow, lead, role):
-    manager = RequestContext(user_id="boss", roles=(role,))
+    uow.state["users"]["owner1"] = {"team": "east", "active": True, "as_of": T0}
+    manager = RequestContext(user_id="boss", roles=(role,), team="east")
 
     handlers.assign_lead(lead["id"], [{"user_id": "sales1"}], uow, manager)
 
-    assert [a["user_id"] for a in handlers.get_lead(lead["id"], uow)["assignees"]] == ["sales1"]
+    assert [a["user_id"] for a in handlers.get_lead(lead["id"], uow, READER)["assignees"]] == ["sales1"]
+
+
+@pytest.mark.parametrize("role", ["sales_manager", "market_manager"])
+def test_a_manager_of_another_team_neither_sees_nor_assigns_the_lead_L2_L4(uow, lead, role):
+    uow.state["users"]["owner1"] = {"team": "east", "active": True, "as_of": T0}
+    manager = RequestContext(user_id="boss", roles=(role,), team="west")
+
+    with pytest.raises(NotFound):
+        handlers.assign_lead(lead["id"], [{"user_id": "sales1"}], uow, manager)
+    assert handlers.list_leads({}, uow, manager)["items"] == []
 
 
 def test_a_rule_assigns_for_the_owner_and_its_reason_is_logged_A10(uow, lead):
@@ -202,7 +221,7 @@ def test_a_rule_assigns_for_the_owner_and_its_reason_is_logged_A10(uow, lead):
 
     handlers.assign_lead(lead["id"], [{"user_id": "sales1"}], uow, rule_ctx, decision_key="ev-1")
 
-    entry = handlers.get_history(lead["id"], uow)["items"][-1]
+    entry = handlers.get_history(lead["id"], uow, READER)["items"][-1]
     assert (entry["channel"], entry["reason"]) == ("rule", "rule 'Shanghai' matched")
 
 
@@ -215,7 +234,7 @@ def test_a_rules_decision_is_applied_once_however_often_it_arrives_A10(uow, owne
 
     assert again["assignees"] == first["assignees"]
     assert len(uow.published("lead.assigned")) == 1
-    assert [e["action"] for e in handlers.get_history(lead["id"], uow)["items"]] == ["created", "assigned"]
+    assert [e["action"] for e in handlers.get_history(lead["id"], uow, READER)["items"]] == ["created", "assigned"]
 
 
 def test_assigning_the_same_person_the_same_way_again_emits_nothing(uow, owner, lead):
@@ -230,7 +249,7 @@ def test_a_bad_permission_refuses_the_whole_assignment(uow, owner, lead):
         handlers.assign_lead(lead["id"], [{"user_id": "sales1"},
                                           {"user_id": "sales2", "permissions": {"need": "own"}}], uow, owner)
 
-    assert handlers.get_lead(lead["id"], uow)["assignees"] == []
+    assert handlers.get_lead(lead["id"], uow, READER)["assignees"] == []
 
 
 def test_assigning_a_lead_that_does_not_exist_is_not_found(uow, owner):
@@ -249,8 +268,8 @@ def test_the_history_is_read_oldest_first_a_page_at_a_time_L15(uow, owner, lead)
     for n in range(4):
         handlers.assign_lead(lead["id"], [{"user_id": f"sales{n}"}], uow, owner)
 
-    first = handlers.get_history(lead["id"], uow, limit=3)
-    rest = handlers.get_history(lead["id"], uow, limit=3, cursor=first["next_cursor"])
+    first = handlers.get_history(lead["id"], uow, READER, limit=3)
+    rest = handlers.get_history(lead["id"], uow, READER, limit=3, cursor=first["next_cursor"])
 
     actions = [e["action"] for e in first["items"] + rest["items"]]
     assert actions == ["created"] + ["assigned"] * 4
@@ -278,7 +297,7 @@ def test_rule_decisions_are_applied_in_bulk_once_each_with_their_own_actor_and_r
     events = uow.published("lead.assigned")
     assert [(e["data"]["id"], e["actor_id"], e["correlation_id"], e["causation_id"]) for e in events] == [
         (first["id"], "creator1", "c-1", "ev-1"), (second["id"], "creator2", "c-2", "ev-2")]
-    [_, assigned] = handlers.get_history(first["id"], uow)["items"]
+    [_, assigned] = handlers.get_history(first["id"], uow, READER)["items"]
     assert (assigned["action"], assigned["channel"], assigned["reason"], assigned["actor_id"]) == \
         ("assigned", "rule", "rule A matched", "creator1")
 
@@ -404,7 +423,7 @@ def test_a_registration_lands_in_the_routes_campaign_owner_pool_and_rule_without
     answer = post_form(uow, campaigns)
 
     assert list(answer) == ["lead_id"]
-    lead = handlers.get_lead(answer["lead_id"], uow)
+    lead = handlers.get_lead(answer["lead_id"], uow, READER)
     assert (lead["campaign_id"], lead["owner_id"], lead["pool_id"], lead["rule_id"], lead["source"]) == \
         ("C1", "sales9", "P1", "R1", "web_form")
     assert (lead["contact"]["name"], lead["company"]["city"], lead["need"]["description"]) == ("王芳", "杭州", "想了解叉车")
@@ -413,9 +432,9 @@ def test_a_registration_lands_in_the_routes_campaign_owner_pool_and_rule_without
     [event] = uow.published("lead.created")
     assert (event["actor_id"], event["correlation_id"]) == (None, "web-1")
     assert (event["data"]["rule_id"], event["data"]["utm"]["campaign"]) == ("R1", "春季")
-    [created] = handlers.get_history(lead["id"], uow)["items"]
+    [created] = handlers.get_history(lead["id"], uow, READER)["items"]
     assert (created["actor_id"], created["channel"]) == (None, "web_form")
-    assert handlers.list_leads({"tag": "utm_campaign:春季"}, uow)["items"] == [lead]
+    assert handlers.list_leads({"tag": "utm_campaign:春季"}, uow, READER)["items"] == [lead]
 
 
 def test_a_registration_has_no_actor_whatever_context_arrives_C6(uow, owner, campaigns, rules):
@@ -423,7 +442,7 @@ def test_a_registration_has_no_actor_whatever_context_arrives_C6(uow, owner, cam
 
     lead_id = handlers.intake("expo-2026", FORM, uow, owner, campaigns.describe_campaign)["lead_id"]
 
-    assert handlers.get_lead(lead_id, uow)["owner_id"] == "mkt1"
+    assert handlers.get_lead(lead_id, uow, READER)["owner_id"] == "mkt1"
     assert uow.published("lead.created")[0]["actor_id"] is None
 
 
@@ -441,7 +460,7 @@ def test_a_registration_for_an_unknown_form_is_not_found_and_stores_nothing_C6(u
     with pytest.raises(NotFound):
         post_form(uow, campaigns, key="nope")
 
-    assert handlers.list_leads({}, uow)["items"] == [] and uow.published() == []
+    assert handlers.list_leads({}, uow, READER)["items"] == [] and uow.published() == []
 
 
 def test_a_registration_still_needs_a_name_or_a_company_L1_C6(uow, owner, campaigns, rules):
@@ -451,7 +470,7 @@ def test_a_registration_still_needs_a_name_or_a_company_L1_C6(uow, owner, campai
         post_form(uow, campaigns, form={"contact": {"email": "a@b.cn"}, "utm": {"source": "x"}})
 
     assert {"contact.name", "company.name"} <= set(caught.value.details)
-    assert handlers.list_leads({}, uow)["items"] == []
+    assert handlers.list_leads({}, uow, READER)["items"] == []
 
 
 def test_a_registration_for_a_campaign_archived_since_is_refused_C6_C8(uow, owner, campaigns, rules):

@@ -9,6 +9,8 @@ from crmkit.envelope import iso, new_id
 from lead import handlers
 from lead.model import IntakeRoute, KnownCampaign, Lead
 
+READER = RequestContext(user_id="admin1", roles=("admin",))  # reads everything (L4)
+
 T0 = datetime(2024, 5, 1, 9, 0, 0, 123456, tzinfo=timezone.utc)
 CTX = RequestContext(user_id="u1", channel="import", reason="trade show")
 
@@ -207,8 +209,8 @@ def test_create_assign_and_read_back_a_lead_the_same_way_on_both(any_uow):
     handlers.assign_lead(created["id"], [{"user_id": "sales2"}], any_uow,
                          RequestContext(user_id="owner1", channel="rule"), decision_key="ev-1")
 
-    lead = handlers.get_lead(created["id"], any_uow)
-    history = handlers.get_history(created["id"], any_uow)["items"]
+    lead = handlers.get_lead(created["id"], any_uow, READER)
+    history = handlers.get_history(created["id"], any_uow, READER)["items"]
     again = handlers.create_lead({"contact": {"name": "张伟"}}, any_uow, owner, None, request_key="owner1:1")
 
     assert [a["user_id"] for a in lead["assignees"]] == ["sales1"]
