@@ -72,14 +72,26 @@ def test_section_permissions_policies_and_the_lead_lifecycle_through_the_gateway
     assert owner.request("DELETE", f"/leads/{lid}/assignments/{member_user['id']}").status_code == 204
     assert admin.ok("GET", f"/leads/{lid}")["assignees"] == []
 
+    # L5: tags and a move to another campaign (history kept); A8: unassigned leads are a filter
+    campaign = admin.ok("POST", "/campaigns", json={"name": "重新分配", "type": "lead_reactivation"})
+    moved = owner.ok("PATCH", f"/leads/{lid}", json={"tags": ["展会", "VIP"], "campaign_id": campaign["id"]})
+    assert (moved["tags"], moved["campaign_id"]) == (["VIP", "展会"], campaign["id"])
+    assert [l["id"] for l in admin.ok("GET", "/leads", params={"tag": "展会"})["items"]] == [lid]
+    assert lid in [l["id"] for l in admin.ok("GET", "/leads", params={"unassigned": "true"})["items"]]
+    assert member.get(f"/leads/{lid}").status_code == 200  # recalled, a marketing member still reads it…
+    assert member.patch(f"/leads/{lid}", json={"pool_id": "P9"}).status_code == 403  # …and may not move it
+
     # L15 and the events
-    actions = [h["action"] for h in admin.ok("GET", f"/leads/{lid}/history")["items"]]
+    history = admin.ok("GET", f"/leads/{lid}/history")["items"]
+    actions = [h["action"] for h in history]
     assert actions == ["created", "assigned", "updated", "updated", "status_changed", "status_changed",
-                       "response_recorded", "quality_assessed", "recalled"]
+                       "response_recorded", "quality_assessed", "recalled", "updated"]
+    assert f"campaign_id (empty) → “{campaign['id']}”" in history[-1]["summary"]
     wanted = {"lead.created", "lead.assigned", "lead.updated", "lead.status_changed", "lead.response_recorded",
               "lead.quality_assessed", "lead.recalled"}
     subscriber.wait_for(lambda e: e["routing_key"] == "lead.recalled")
     got = {e["routing_key"] for e in subscriber.events if e["body"]["data"]["id"] == lid}
     assert wanted <= got
-    assert all(e["body"]["data"]["campaign_id"] is None for e in subscriber.events if e["body"]["data"]["id"] == lid)
+    subscriber.wait_for(lambda e: e["body"]["data"].get("campaign_id") == campaign["id"])
+    assert all("campaign_id" in e["body"]["data"] for e in subscriber.events if e["body"]["data"]["id"] == lid)
     subscriber.close()

@@ -153,6 +153,8 @@ class QualityIn(Strict):
 
 
 class LeadFilters(Paging):
+    unassigned = fields.Boolean(metadata={"description": "true: leads without any assignee (no rule "
+                                                         "matched and nobody assigned them)."})
     campaign_id = fields.String()
     status = fields.String()
     owner_id = fields.String()

@@ -213,7 +213,10 @@ class LeadRepository:
             query = query.where(leads.c.id.in_(select(lead_assignees.c.lead_id).where(
                 lead_assignees.c.user_id == filters["assignee_id"])))
         if filters.get("tag"):
-            query = query.where(leads.c.tags.contains(json.dumps(filters["tag"], ensure_ascii=False)))
+            query = query.where(leads.c.tags.contains(json.dumps(filters["tag"], ensure_ascii=False),
+                                                      autoescape=True))
+        if filters.get("unassigned"):  # A8: leads no rule or person took (still with their owner/pool)
+            query = query.where(~leads.c.id.in_(select(lead_assignees.c.lead_id)))
         if filters.get("q"):
             query = query.where(self._search(filters["q"]))
         if filters.get("visible_to"):

@@ -309,13 +309,39 @@ def get_history(lead_id, uow, ctx, limit=None, cursor=None):
     with uow:
         _readable(uow.leads.get(lead_id), lead_id, uow, ctx)
         rows = uow.history.list(lead_id, limit, after)
-        items = [{"at": iso(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
-                  "changes": json.loads(r["changes"]), "channel": r["channel"], "reason": r["reason"],
-                  "_seq": r["id"]} for r in rows]
+        items = []
+        for r in rows:
+            changes = json.loads(r["changes"])
+            items.append({"at": iso(r["at"]), "actor_id": r["actor_id"], "action": r["action"],
+                          "changes": changes, "channel": r["channel"], "reason": r["reason"],
+                          "summary": summarize(r["action"], changes, r["channel"], r["reason"]), "_seq": r["id"]})
     result = paging.page(items, limit, key=lambda item: item["_seq"])
     for item in result["items"]:
         item.pop("_seq")
     return result
+
+
+def _shown(value):
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return f"“{value}”"
+
+
+def summarize(action, changes, channel, reason) -> str:
+    """L15: one history entry in words, e.g. `updated via api: contact.title “经理” → “总监”`."""
+    parts = [f"{field} {_shown(change.get('from'))} → {_shown(change.get('to'))}"
+             if isinstance(change, dict) and ("from" in change or "to" in change) else f"{field}"
+             for field, change in changes.items()]
+    text = f"{action.replace('_', ' ')} via {channel}"
+    if parts:
+        text += ": " + "; ".join(parts)
+    if reason:
+        text += f" (reason: {reason})"
+    return text
 
 
 def _know_campaign(campaign_id, uow, fetch_campaign):

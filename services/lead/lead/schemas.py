@@ -91,6 +91,7 @@ class LeadFilters(Schema):
     source = fields.String()
     tag = fields.String()
     q = fields.String(validate=SHORT)
+    unassigned = fields.Boolean()
 
 
 class RuleAssignment(Strict):

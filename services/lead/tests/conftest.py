@@ -55,6 +55,8 @@ class FakeLeadRepository:
                 continue
             if filters.get("tag") and filters["tag"] not in lead.tags:
                 continue
+            if filters.get("unassigned") and lead.assignees:
+                continue
             if filters.get("q"):
                 texts = [lead.contact.get("name"), lead.company.get("name"), lead.contact.get("email"),
                          lead.contact.get("phone"), lead.contact.get("mobile"), lead.company.get("phone")]

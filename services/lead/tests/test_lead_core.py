@@ -219,3 +219,24 @@ def test_the_lead_core_behaves_the_same_on_the_fake_and_on_sqlite(any_uow, campa
     assert [r["note"] for r in handlers.list_responses(lead["id"], any_uow, ADMIN)["items"]] == ["预算不够"]
     assert [e["type"] for e in any_uow.published()][-4:] == ["lead.updated", "lead.status_changed",
                                                           "lead.response_recorded", "lead.quality_assessed"]
+
+
+def test_each_history_entry_reads_as_a_sentence_L15(uow, campaigns, lead):
+    patch(uow, campaigns, lead["id"], OWNER, contact={"title": "总监"})
+    handlers.set_status(lead["id"], {"status": "invalid", "reason": "no_need", "note": "暂不需要"}, uow, OWNER)
+
+    entries = handlers.get_history(lead["id"], uow, ADMIN)["items"]
+
+    assert entries[-2]["summary"] == "updated via api: contact.title (empty) → “总监”"
+    assert entries[-1]["summary"] == ('status changed via api: status “raw” → “invalid”; invalid_reason (empty) → '
+                                      '“no_need”; invalid_note (empty) → “暂不需要” (reason: 暂不需要)')
+
+
+def test_unassigned_leads_are_a_filter_and_a_tag_with_wildcards_is_literal_A8_L5(any_uow, campaigns):
+    alone = handlers.create_lead({**CARD, "tags": ["100%"]}, any_uow, OWNER, campaigns.describe_campaign)
+    taken = handlers.create_lead({**CARD, "tags": ["1000"]}, any_uow, OWNER, campaigns.describe_campaign)
+    handlers.assign_lead(taken["id"], [ASSIGNMENT], any_uow, OWNER)
+
+    assert [l["id"] for l in handlers.list_leads({"unassigned": True}, any_uow, ADMIN)["items"]] == [alone["id"]]
+    assert [l["id"] for l in handlers.list_leads({"tag": "100%"}, any_uow, ADMIN)["items"]] == [alone["id"]]
+    assert handlers.list_leads({"tag": "10_0"}, any_uow, ADMIN)["items"] == []
