@@ -95,3 +95,39 @@ def test_section_permissions_policies_and_the_lead_lifecycle_through_the_gateway
     subscriber.wait_for(lambda e: e["body"]["data"].get("campaign_id") == campaign["id"])
     assert all("campaign_id" in e["body"]["data"] for e in subscriber.events if e["body"]["data"]["id"] == lid)
     subscriber.close()
+
+
+def test_duplicates_are_flagged_and_a_merge_keeps_every_related_record_L14(make_stack):
+    stack = make_stack()
+    admin = stack.api
+    subscriber = Subscriber(stack.env["AMQP_URI"], "lead.events", ("lead.merged",))
+    sales_user, sales = admin.user("sales-merge", roles=["sales_member"])
+    keep = admin.ok("POST", "/leads", json={"contact": {"name": "王芳"}, "company": {"name": "杭州某某机械"}})
+    dup = admin.ok("POST", "/leads", json={"contact": {"name": "王芳", "email": "wang@example.cn",
+                                                       "mobile": "+86 139 1234 5678"},
+                                           "company": {"name": "杭州某某机械"}})
+    assert dup["duplicate_of"] == [keep["id"]]
+    [found] = admin.ok("GET", f"/leads/{dup['id']}/duplicates")["items"]
+    assert (found["id"], found["matched_on"]) == (keep["id"], ["name"])
+    admin.ok("POST", f"/leads/{dup['id']}/assignments", json={"user_id": sales_user["id"]})
+    sales.ok("POST", f"/leads/{dup['id']}/responses", json={"response": "accepted"})
+    activity = sales.ok("POST", f"/leads/{dup['id']}/activities",
+                        json={"type": "visit", "subject": "上门拜访", "effort_hours": 3})
+    deal = sales.ok("POST", f"/leads/{dup['id']}/convert", json={"opportunities": [{"name": "叉车", "amount": "90000"}]})
+
+    merged = admin.ok("POST", "/leads/merge", json={"into": keep["id"], "from": [dup["id"]]})
+
+    assert merged["contact"]["email"] == "wang@example.cn"
+    assert [a["user_id"] for a in merged["assignees"]] == [sales_user["id"]]
+    assert [a["id"] for a in admin.ok("GET", f"/leads/{keep['id']}/activities")["items"]] == [activity["id"]]
+    assert [r["response"] for r in admin.ok("GET", f"/leads/{keep['id']}/responses")["items"]] == ["accepted"]
+    opportunity = admin.ok("GET", f"/opportunities/{deal['opportunity_ids'][0]}")
+    assert opportunity["lead_id"] == keep["id"]
+    actions = [h["action"] for h in admin.ok("GET", f"/leads/{keep['id']}/history")["items"]]
+    assert {"created", "assigned", "response_recorded", "converted", "merged"} <= set(actions)
+    gone = admin.get(f"/leads/{dup['id']}")
+    assert gone.status_code == 404 and gone.json()["error"]["details"]["merged_into"] == keep["id"]
+    assert admin.post("/leads/merge", json={"into": keep["id"], "from": []}).status_code == 422
+    [event] = subscriber.wait_for(lambda e: e["routing_key"] == "lead.merged")
+    assert event["body"]["data"]["merged_ids"] == [dup["id"]]
+    subscriber.close()

@@ -152,6 +152,12 @@ class QualityIn(Strict):
     note = Long()
 
 
+class MergeIn(Strict):
+    into = fields.String(required=True, metadata={"description": "The lead that stays."})
+    from_ = fields.List(fields.String(), required=True, data_key="from",
+                        metadata={"description": "The duplicates folded into it; they become tombstones."})
+
+
 class LeadFilters(Paging):
     unassigned = fields.Boolean(metadata={"description": "true: leads without any assignee (no rule "
                                                          "matched and nobody assigned them)."})

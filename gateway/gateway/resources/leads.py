@@ -4,7 +4,8 @@ from flask_smorest import Blueprint
 
 from ..auth import rpc
 from ..errors import ApiError
-from ..schemas import AssignmentIn, LeadFilters, LeadIn, LeadPatch, Paging, QualityIn, ResponseIn, StatusIn
+from ..schemas import (AssignmentIn, LeadFilters, LeadIn, LeadPatch, MergeIn, Paging, QualityIn, ResponseIn,
+                       StatusIn)
 
 blp = Blueprint("leads", __name__, url_prefix="/api/v1/leads", description="Leads (L1-L15)")
 
@@ -102,6 +103,22 @@ def assess_quality(data, lead_id):
     """L8: an assignee (or the owner) rates validity, reachability and intent (1-5); the lead's
     `quality.score` (0-100) is the mean of its assessors' latest ratings."""
     return rpc("lead", "assess_quality", lead_id, data)
+
+
+@blp.route("/merge", methods=["POST"])
+@blp.arguments(MergeIn)
+def merge(data):
+    """L14: fold duplicates into one lead. Their activities, responses, quality ratings, opportunities,
+    accounts, assignees and history move to it, and their values fill its empty fields; they become
+    tombstones (GET answers 404 with `details.merged_into`). For who may assign every lead involved."""
+    return checked("merge_leads", {"into": data["into"], "from": data["from_"]})
+
+
+@blp.route("/<lead_id>/duplicates", methods=["GET"])
+def duplicates(lead_id):
+    """L14: stored leads that look like this one — same e-mail, same personal phone, or same company
+    and contact name — each with `matched_on`."""
+    return rpc("lead", "find_duplicates", lead_id)
 
 
 @blp.route("/<lead_id>/assignments/<user_id>", methods=["DELETE"])

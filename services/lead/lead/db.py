@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
 from crmkit.envelope import iso
 
-from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead, normalize_phone, phones_of
+from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead, dedupe_keys, normalize_phone, phones_of
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -37,6 +37,14 @@ leads = Table(
     Column("invalid_note", Text),
     Column("phones", String(200)),          # normalised numbers, space-separated (L1)
     Column("search_text", Text),            # what `q` searches, lower-cased; indexed by trigrams
+    Column("email_key", String(200), index=True),    # L14 duplicate keys (model.dedupe_keys)
+    Column("phone_key", String(40), index=True),
+    Column("mobile_key", String(40), index=True),
+    Column("name_key", String(401), index=True),
+    Column("duplicate_of", Text),                    # JSON list of lead ids
+    Column("merged_into", String(32)),
+    Column("claimed_by", String(32), index=True),     # L9: pulled from its pool by this person
+    Column("claimed_at", DateTime(timezone=True)),
     Column("quality_score", Integer),       # mean of the assessments, 0-100 (L8)
     Column("quality_count", Integer, nullable=False, default=0, server_default="0"),
     Column("last_response", String(20)),    # L7
@@ -53,6 +61,27 @@ known_users = Table(
     Column("team", String(100), index=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("as_of", DateTime(timezone=True), nullable=False),  # occurred_at of the event applied
+)
+
+pools = Table(
+    "pools", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("parent_id", String(32), index=True),
+    Column("level", Integer, nullable=False),              # 1 = the total pool; at most 3
+    Column("team", String(100)),                           # a market team's sub-pool
+    Column("claim_limit", Integer),                        # open claimed leads a person may hold
+    Column("recycle_days", Integer),                       # a claimed lead idle this long goes back
+    Column("cooldown_hours", Integer),                     # before a releaser may claim it again
+    Column("created_by", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+lead_releases = Table(
+    "lead_releases", metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("released_at", DateTime(timezone=True), nullable=False),
 )
 
 lead_responses = Table(
@@ -179,7 +208,64 @@ class LeadRepository:
             values = getattr(lead, section)
             row.update({f"{section}_{key}": values.get(key) for key in keys})
         row["search_text"] = " ".join(str(row[c]) for c in SEARCHED if row[c]).lower() or None
+        keys = dedupe_keys(lead)
+        row.update(email_key=keys["email"], name_key=keys["name"],
+                   phone_key=_long_enough(normalize_phone(lead.contact.get("phone"))),
+                   mobile_key=_long_enough(normalize_phone(lead.contact.get("mobile"))),
+                   duplicate_of=json.dumps(lead.duplicate_of) if lead.duplicate_of else None,
+                   merged_into=lead.merged_into)
         return row
+
+    def merge_records(self, from_ids, into_id, at):
+        """L14: everything recorded against the merged leads now belongs to `into_id`; they become
+        tombstones (deleted, personal data blanked) pointing at it."""
+        from .work_db import accounts, activities, opportunities
+
+        for table in (lead_history, lead_responses, activities, opportunities, accounts):
+            self.session.execute(update(table).where(table.c.lead_id.in_(from_ids)).values(lead_id=into_id))
+        rated = select(lead_quality.c.user_id).where(lead_quality.c.lead_id == into_id).scalar_subquery()
+        self.session.execute(delete(lead_quality).where(lead_quality.c.lead_id.in_(from_ids),
+                                                        lead_quality.c.user_id.in_(rated)))
+        self.session.execute(update(lead_quality).where(lead_quality.c.lead_id.in_(from_ids)).values(lead_id=into_id))
+        self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(from_ids)))
+        self.session.execute(update(leads).where(leads.c.id.in_(from_ids)).values(
+            deleted_at=at, updated_at=at, merged_into=into_id, tags="[]", claimed_by=None,
+            **{name: None for name in MERGED_BLANK}))
+        mean, count = self.session.execute(select(func.avg(lead_quality.c.score), func.count()).where(
+            lead_quality.c.lead_id == into_id)).one()
+        self.session.execute(update(leads).where(leads.c.id == into_id).values(
+            quality_score=round(float(mean)) if count else None, quality_count=count))
+
+    def merged_into(self, lead_id):
+        """The survivor a merged lead points at, or None."""
+        return self.session.execute(select(leads.c.merged_into).where(leads.c.id == lead_id)).scalar()
+
+    def find_duplicates(self, keys_list) -> list:
+        """L14: for each {"email", "phones", "name"} the ids of stored, live leads that share one of
+        them, in a few batched queries."""
+        emails = {k["email"] for k in keys_list if k.get("email")}
+        phones = {p for k in keys_list for p in k.get("phones") or ()}
+        names = {k["name"] for k in keys_list if k.get("name")}
+        by_email, by_phone, by_name = {}, {}, {}
+        live = leads.c.deleted_at.is_(None)
+        for chunk in _chunks(sorted(emails)):
+            for row in self.session.execute(select(leads.c.id, leads.c.email_key).where(live, leads.c.email_key.in_(chunk))):
+                by_email.setdefault(row.email_key, []).append(row.id)
+        for chunk in _chunks(sorted(phones)):
+            for row in self.session.execute(select(leads.c.id, leads.c.phone_key, leads.c.mobile_key).where(
+                    live, or_(leads.c.phone_key.in_(chunk), leads.c.mobile_key.in_(chunk)))):
+                for key in {row.phone_key, row.mobile_key} & set(chunk):
+                    by_phone.setdefault(key, []).append(row.id)
+        for chunk in _chunks(sorted(names)):
+            for row in self.session.execute(select(leads.c.id, leads.c.name_key).where(live, leads.c.name_key.in_(chunk))):
+                by_name.setdefault(row.name_key, []).append(row.id)
+        found = []
+        for keys in keys_list:
+            ids = set(by_email.get(keys.get("email"), ())) | set(by_name.get(keys.get("name"), ()))
+            for phone in keys.get("phones") or ():
+                ids |= set(by_phone.get(phone, ()))
+            found.append(sorted(ids))
+        return found
 
     def save(self, lead: Lead):
         """Write the lead's own row (sections, tags, status, campaign, pool, owner)."""
@@ -294,12 +380,24 @@ class LeadRepository:
                 quality={"score": row["quality_score"], "assessments": row["quality_count"]}
                 if row["quality_count"] else None,
                 last_response={"response": row["last_response"], "at": iso(row["last_response_at"])}
-                if row["last_response"] else None, **sections))
+                if row["last_response"] else None, duplicate_of=json.loads(row["duplicate_of"] or "[]"),
+                merged_into=row["merged_into"], **sections))
         return result
 
 
 SEARCHED = ("contact_name", "company_name", "contact_email", "contact_phone", "contact_mobile", "company_phone",
             "phones")
+
+
+MERGED_BLANK = (*SECTION_COLUMNS, "phones", "search_text", "email_key", "phone_key", "mobile_key", "name_key")
+
+
+def _long_enough(phone):
+    return phone if phone and len(phone) >= 7 else None
+
+
+def _chunks(values, size=500):
+    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _like(value):

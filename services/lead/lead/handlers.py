@@ -8,7 +8,7 @@ from crmkit.envelope import iso, new_id, now, parse_time
 from crmkit.errors import Conflict, Forbidden, Invalid, NotFound
 from crmkit.inbox import handle_once
 
-from .model import IntakeRoute, KnownCampaign, Lead, quality_score
+from .model import IntakeRoute, KnownCampaign, Lead, dedupe_keys, quality_score
 from .permissions import (SECTIONS, TEAM_ROLES, can, can_read_any, role_permission,
                           section_permissions)
 
@@ -69,6 +69,8 @@ def create_lead(cmd, uow, ctx, fetch_campaign, request_key=None, route_key=None)
                     campaign_id=campaign_id, pool_id=cmd.get("pool_id"), source=cmd.get("source"),
                     tags=cmd.get("tags"), request_key=request_key, utm=cmd.get("utm"),
                     rule_id=cmd.get("rule_id"))
+                # L14: a duplicate is never refused (nor a web registration dropped): it is flagged
+                lead.duplicate_of = uow.leads.find_duplicates([dedupe_keys(lead)])[0]
                 if not uow.leads.add(lead):  # a redelivered request: answer as the first time
                     uow.rollback()
                     return uow.leads.by_request_key(request_key).to_dict()
@@ -200,9 +202,13 @@ def _readable(lead, lead_id, uow, ctx) -> dict:
 
 
 def get_lead(lead_id, uow, ctx):
-    """The lead, for a caller who may read it (L4)."""
+    """The lead, for a caller who may read it (L4). A merged lead answers NotFound naming the
+    lead it was merged into (L14)."""
     with uow:
         lead = uow.leads.get(lead_id)
+        if lead is None and uow.leads.merged_into(lead_id):
+            raise NotFound(f"Lead {lead_id} was merged into {uow.leads.merged_into(lead_id)}.",
+                           {"lead_id": lead_id, "merged_into": uow.leads.merged_into(lead_id)})
         _readable(lead, lead_id, uow, ctx)
         return lead.to_dict()
 
@@ -480,6 +486,61 @@ def recall(lead_id, user_id, uow, ctx):
         uow.emit("lead.recalled", {**lead.to_dict(), "recalled": user_id}, ctx)
         uow.commit()
     return lead.to_dict()
+
+
+def find_duplicates(lead_id, uow, ctx):
+    """L14: the stored leads this one looks like, each with what matched (e-mail, phone, name)."""
+    with uow:
+        lead = uow.leads.get(lead_id)
+        _readable(lead, lead_id, uow, ctx)
+        keys = dedupe_keys(lead)
+        ids = [i for i in uow.leads.find_duplicates([keys])[0] if i != lead.id]
+        items = []
+        for other in uow.leads.get_many(ids):
+            if ctx.channel not in INTERNAL_CHANNELS and not can_read_any(_permissions(other, uow, ctx)):
+                continue
+            theirs = dedupe_keys(other)
+            matched = [name for name, hit in (("email", keys["email"] and keys["email"] == theirs["email"]),
+                                              ("phone", set(keys["phones"]) & set(theirs["phones"])),
+                                              ("name", keys["name"] and keys["name"] == theirs["name"])) if hit]
+            items.append({**other.to_dict(), "matched_on": matched})
+    return {"items": items, "next_cursor": None}
+
+
+def merge_leads(into_id, from_ids, uow, ctx):
+    """L14: fold duplicates into one lead and lose nothing: their activities, responses, quality
+    ratings, opportunities, accounts, assignees and history move to the survivor, whose empty
+    fields they fill; they become tombstones pointing at it. Emits lead.merged."""
+    from_ids = [i for i in dict.fromkeys(from_ids) if i != into_id]
+    if not from_ids:
+        raise Invalid("Name at least one other lead to merge.", {"from": "No lead to merge."})
+    with uow:
+        survivor = uow.leads.get(into_id)
+        _readable(survivor, into_id, uow, ctx)
+        merged = []
+        for lead_id in from_ids:
+            lead = uow.leads.get(lead_id)
+            _readable(lead, lead_id, uow, ctx)
+            merged.append(lead)
+        for lead in (survivor, *merged):
+            if not _may_assign(lead, uow, ctx):
+                raise Forbidden("Only who may assign every lead involved may merge them.",
+                                {"lead_id": lead.id})
+        moment = now()
+        changes = {}
+        for lead in merged:
+            changes.update(survivor.absorb(lead, moment))
+        uow.leads.save(survivor)
+        uow.leads.save_assignees(survivor, list(survivor.assignees), moment, ctx.user_id)
+        uow.leads.merge_records([lead.id for lead in merged], survivor.id, moment)
+        survivor = uow.leads.get(into_id)  # with the ratings it took over
+        for lead in merged:
+            uow.history.record(lead.id, moment, ctx, "merged", {"merged_into": {"from": None, "to": survivor.id}})
+        uow.history.record(survivor.id, moment, ctx, "merged",
+                           {**changes, "merged": {"from": None, "to": [lead.id for lead in merged]}})
+        uow.emit("lead.merged", {**survivor.to_dict(), "merged_ids": [lead.id for lead in merged]}, ctx)
+        uow.commit()
+    return survivor.to_dict()
 
 
 def on_user_event(event, uow):

@@ -3,6 +3,7 @@
 Pure Python: no Nameko, no SQLAlchemy.
 """
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from crmkit.envelope import iso
@@ -55,6 +56,21 @@ def phones_of(lead) -> str | None:
     numbers = [normalize_phone(getattr(lead, section).get(key)) for section, key in PHONE_FIELDS]
     found = sorted({n for n in numbers if n})
     return " ".join(found) or None
+
+
+def fold(text) -> str:
+    """Forgiving text for matching: NFKC (full-/half-width), case, spaces."""
+    return " ".join(unicodedata.normalize("NFKC", str(text)).lower().split())
+
+
+def dedupe_keys(lead) -> dict:
+    """L14: what makes two leads the same: the e-mail, a personal phone (contact phone or
+    mobile, normalised), or company and contact name together."""
+    email = fold(lead.contact.get("email") or "") or None
+    phones = sorted({p for p in (normalize_phone(lead.contact.get("phone")), normalize_phone(lead.contact.get("mobile")))
+                     if p and len(p) >= 7})
+    company, person = fold(lead.company.get("name") or ""), fold(lead.contact.get("name") or "")
+    return {"email": email, "phones": phones, "name": f"{company}|{person}" if company and person else None}
 
 
 def quality_score(valid, reachable, intent) -> int:
@@ -121,6 +137,8 @@ class Lead:
     utm: dict | None = None       # {"source", "medium", "campaign"} of a web registration (C6)
     rule_id: str | None = None    # the rule to run on the lead instead of its campaign's (C6)
     quality: dict | None = None   # {"score", "assessments"} (L8)
+    duplicate_of: list = field(default_factory=list)  # stored leads this one looks like (L14)
+    merged_into: str | None = None  # the survivor, once merged into it (L14)
     last_response: dict | None = None  # {"response", "at"} (L7)
 
     @classmethod
@@ -193,6 +211,28 @@ class Lead:
             self.updated_at = now
         return diff
 
+    def absorb(self, other, now):
+        """L14: take in a duplicate: its values fill this lead's empty fields, its tags and
+        assignees join (an assignee of both keeps this lead's permissions). Returns the changes."""
+        diff = {}
+        for section in SECTIONS:
+            mine = getattr(self, section)
+            for key, value in getattr(other, section).items():
+                if value and not mine.get(key):
+                    diff[f"{section}.{key}"] = {"from": None, "to": value}
+                    mine[key] = value
+        tags = sorted(set(self.tags) | set(other.tags))
+        if tags != self.tags:
+            diff["tags"] = {"from": self.tags, "to": tags}
+            self.tags = tags
+        for user, perms in other.assignees.items():
+            if user not in self.assignees:
+                self.assignees[user] = dict(perms)
+                diff[f"assignees.{user}"] = {"from": None, "to": perms}
+        self.duplicate_of = [i for i in self.duplicate_of if i != other.id]
+        self.updated_at = now
+        return diff
+
     def move_to(self, status, now, reason=None, note=None):
         """L6: a checked status move (409 otherwise). `invalid` needs a reason: one of
         INVALID_REASONS, or any text, kept as `other` with the text as its note.
@@ -250,6 +290,7 @@ class Lead:
             "assignees": [{"user_id": user, "permissions": dict(perms)}
                           for user, perms in self.assignees.items()],
             "quality": dict(self.quality) if self.quality else None,
+            "duplicate_of": list(self.duplicate_of),
             "last_response": dict(self.last_response) if self.last_response else None,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),

@@ -94,6 +94,12 @@ class LeadFilters(Schema):
     unassigned = fields.Boolean()
 
 
+class MergeIn(Strict):
+    into = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    from_ = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True, data_key="from",
+                        validate=validate.Length(min=1, max=50))
+
+
 class RuleAssignment(Strict):
     lead_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     assignments = fields.List(fields.Nested(Assignment), required=True)

@@ -21,6 +21,7 @@ PATCH_LEAD = schemas.PatchLead()
 QUALITY_IN = schemas.QualityIn()
 RESPONSE_IN = schemas.ResponseIn()
 STATUS_CHANGE = schemas.StatusChange()
+MERGE_IN = schemas.MergeIn()
 RULE_ASSIGNMENTS = schemas.RuleAssignment(many=True)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -77,6 +78,17 @@ class LeadService(WorkEntrypoints, OperationsMixin):
     def assess_quality(self, lead_id, payload):
         """L8: an assessor's quality rating. Raises NotFound, Forbidden, Invalid. Emits lead.quality_assessed."""
         return handlers.assess_quality(lead_id, load_or_invalid(QUALITY_IN, payload), self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def find_duplicates(self, lead_id):
+        """L14: stored leads that look like this one, with what matched. Raises NotFound."""
+        return handlers.find_duplicates(lead_id, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def merge_leads(self, payload):
+        """L14: {"into", "from": [ids]}; nothing is lost. Raises NotFound, Forbidden, Invalid. Emits lead.merged."""
+        cmd = load_or_invalid(MERGE_IN, payload)
+        return handlers.merge_leads(cmd["into"], cmd["from_"], self.storage, self.ctx)
 
     @rpc(expected_exceptions=EXPECTED)
     def recall(self, lead_id, user_id):

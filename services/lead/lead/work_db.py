@@ -62,7 +62,8 @@ _SET_STATUS = (update(leads).where(leads.c.id == bindparam("lead_id"), leads.c.s
                                    leads.c.deleted_at.is_(None))
                .values(status=bindparam("b_status"), updated_at=bindparam("b_at")))
 # A deleted lead's personal data: its sections, and the phone numbers searched on (when stored).
-PERSONAL_COLUMNS = [name for name in (*SECTION_COLUMNS, "phones") if name in leads.c]
+PERSONAL_COLUMNS = [name for name in (*SECTION_COLUMNS, "phones", "search_text", "email_key", "phone_key",
+                                       "mobile_key", "name_key") if name in leads.c]
 _TOMBSTONE = (update(leads).where(leads.c.id == bindparam("lead_id"), leads.c.deleted_at.is_(None))
               .values(tags="[]", deleted_at=bindparam("b_at"), updated_at=bindparam("b_at"),
                       **{name: None for name in PERSONAL_COLUMNS}))

@@ -12,7 +12,7 @@ import pytest
 from crmkit.testing import FakeUnitOfWork, migrated_sqlite, sqlite_unit_of_work
 from crmkit.context import RequestContext
 from crmkit.errors import Forbidden, NotFound
-from lead.model import normalize_phone, phones_of
+from lead.model import dedupe_keys, normalize_phone, phones_of
 
 
 class FakeLeadRepository:
@@ -70,6 +70,45 @@ class FakeLeadRepository:
                 continue
             found.append(copy.deepcopy(lead))
         return found[:limit + 1]
+
+    def find_duplicates(self, keys_list):
+        found = []
+        for keys in keys_list:
+            ids = set()
+            for lead in self._leads.values():
+                theirs = dedupe_keys(lead)
+                if ((keys.get("email") and keys["email"] == theirs["email"])
+                        or (keys.get("name") and keys["name"] == theirs["name"])
+                        or set(keys.get("phones") or ()) & set(theirs["phones"])):
+                    ids.add(lead.id)
+            found.append(sorted(ids))
+        return found
+
+    def merge_records(self, from_ids, into_id, at):
+        state = self._state
+        for row in (*state["history"], *state["responses"]):
+            if row["lead_id"] in from_ids:
+                row["lead_id"] = into_id
+        for table in ("activities", "opportunities", "accounts"):
+            for row in state.get(table, {}).values():
+                if row.lead_id in from_ids:
+                    row.lead_id = into_id
+        ratings = state["quality"].setdefault(into_id, {})
+        for lead_id in from_ids:
+            for user, rating in state["quality"].pop(lead_id, {}).items():
+                ratings.setdefault(user, rating)
+        if ratings:
+            scores = [r["score"] for r in ratings.values()]
+            state["leads"][into_id].quality = {"score": round(sum(scores) / len(scores)), "assessments": len(scores)}
+        for lead_id in from_ids:
+            lead = self._leads.pop(lead_id)
+            lead.contact, lead.company, lead.need, lead.tags, lead.assignees = {}, {}, {}, [], {}
+            lead.merged_into, lead.deleted_at = into_id, at
+            state.setdefault("deleted_leads", {})[lead_id] = lead
+
+    def merged_into(self, lead_id):
+        lead = self._state.get("deleted_leads", {}).get(lead_id)
+        return lead.merged_into if lead is not None else None
 
     def save(self, lead):
         stored = copy.deepcopy(lead)
