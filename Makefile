@@ -6,7 +6,7 @@ SERVICES := campaign lead assignment reporting
 PACKAGES := crmkit $(addprefix services/,$(SERVICES)) gateway
 export AMQP_URI ?= amqp://guest:guest@localhost:5672/
 
-.PHONY: run test venv migrate unit integration bench bench-e2e bench-intake bench-search clean
+.PHONY: run test venv migrate unit integration bench bench-e2e bench-intake bench-search bench-rules bench-reports clean
 
 venv: $(VENV)/.installed
 
@@ -42,6 +42,15 @@ bench-intake: migrate
 
 bench-search: venv
 	$(BIN)/python bench/lead_search.py
+
+bench-rules: venv
+	$(BIN)/python bench/rules.py
+
+bench-import: migrate
+	$(BIN)/python bench/import_bench.py
+
+bench-reports: migrate
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var

@@ -39,10 +39,13 @@ class Subscription:
 
 SUBSCRIPTIONS = {s.name: s for s in (
     Subscription("assignment.on_lead_created", "lead.events", ("lead.created",)),
+    Subscription("assignment.on_lead_event", "lead.events", ("lead.#",)),
+    Subscription("assignment.on_user_event", "gateway.events", ("user.#",)),
     Subscription("lead.on_campaign_event", "campaign.events", ("campaign.#",)),
     Subscription("lead.on_user_event", "gateway.events", ("user.#",)),
     Subscription("reporting.on_campaign_event", "campaign.events", ("campaign.#",)),
     Subscription("reporting.on_lead_event", "lead.events", ("lead.#", "activity.#", "opportunity.#")),
+    Subscription("reporting.on_gateway_event", "gateway.events", ("user.#", "settings.#")),
 )}
 
 

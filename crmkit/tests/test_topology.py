@@ -48,5 +48,5 @@ def test_quorum_queues_are_asked_for_only_when_configured():
 
 def test_subscriptions_of_a_service_are_its_own():
     assert {s.name for s in topology.subscriptions_of("reporting")} == {
-        "reporting.on_campaign_event", "reporting.on_lead_event"}
+        "reporting.on_campaign_event", "reporting.on_lead_event", "reporting.on_gateway_event"}
     assert topology.subscriptions_of("campaign") == []

@@ -48,13 +48,19 @@ def create_app(settings: GatewaySettings | None = None) -> Flask:
 
     api = CrmApi(app)
     from .resources import campaigns, health, intake, leads, ops, reports, rules, settings as settings_resources
-    from .resources import users as user_resources
+    from .resources import pools, users as user_resources
     from .resources import work
-    for module in (health, user_resources, settings_resources, campaigns, leads, rules, reports, ops, intake):
+    for module in (health, user_resources, settings_resources, campaigns, leads, rules, reports, ops, intake, pools):
         api.register_blueprint(module.blp)
     api.register_blueprint(intake.routes_blp)
+    api.register_blueprint(rules.campaign_rules_blp)
+    from .resources import imports
+    api.register_blueprint(imports.blp)
     for blueprint in work.BLUEPRINTS:
         api.register_blueprint(blueprint)
+    api.register_blueprint(reports.pages)
+    from . import metrics
+    metrics.install(app)
     errors.register(app)
     app.before_request(auth.authenticate)
 

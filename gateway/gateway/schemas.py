@@ -182,12 +182,42 @@ class AssignmentIn(Strict):
     permissions = fields.Nested(Permissions, load_default=dict)
 
 
+class RecipientIn(Strict):
+    """A user, or a team (its active members when a lead is decided); `weight` for "weighted"."""
+    user_id = fields.String(validate=validate.Length(min=1, max=64))
+    team = fields.String(validate=validate.Length(min=1, max=200))
+    weight = fields.Integer(validate=validate.Range(min=1, max=1000))
+    permissions = fields.Nested(Permissions, load_default=dict)
+
+
 class RuleIn(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description = Long()
     active = fields.Boolean()
     usable_by = fields.List(fields.String())
-    recipients = fields.List(fields.Nested(AssignmentIn), required=True)
-    distribution = fields.String()
-    condition = fields.Dict(allow_none=True)
-    condition_text = Long()
+    recipients = fields.List(fields.Nested(RecipientIn), required=True)
+    distribution = fields.String(metadata={"enum": ["all", "round_robin", "least_loaded", "weighted"]})
+    condition = fields.Dict(allow_none=True, metadata={"description": "The tree; or send condition_text."})
+    condition_text = Long(metadata={"description": 'e.g. company.city = "Shanghai" or region(company) = "北京"'})
+    continue_ = fields.Boolean(data_key="continue", attribute="continue",
+                               metadata={"description": "After a match, run the campaign's next rule too."})
+
+
+class RulePatch(RuleIn):
+    """Only what is sent changes; the version goes up."""
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    recipients = fields.List(fields.Nested(RecipientIn))
+
+
+class CampaignRuleIn(Strict):
+    rule_id = fields.String(required=True)
+    priority = fields.Integer(metadata={"description": "Lowest runs first; default: the list order."})
+
+
+class LeadIdsIn(Strict):
+    lead_ids = fields.List(fields.String(), required=True)
+
+
+class PreviewIn(Strict):
+    lead_ids = fields.List(fields.String())
+    campaign_id = fields.String()

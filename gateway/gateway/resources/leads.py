@@ -105,6 +105,12 @@ def assess_quality(data, lead_id):
     return rpc("lead", "assess_quality", lead_id, data)
 
 
+@blp.route("/<lead_id>/release", methods=["POST"])
+def release(lead_id):
+    """L9: a claimed lead goes back to its pool (its claimer, or who may assign it); 409 if not claimed."""
+    return rpc("lead", "release", lead_id)
+
+
 @blp.route("/merge", methods=["POST"])
 @blp.arguments(MergeIn)
 def merge(data):

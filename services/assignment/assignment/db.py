@@ -1,8 +1,9 @@
 """The assignment service's tables, repositories and unit of work."""
 import json
+from datetime import timezone
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
-                        bindparam, insert, select, update)
+                        bindparam, delete, func, insert, select, update)
 
 from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
 
@@ -23,17 +24,49 @@ rules = Table(
     Column("condition", Text, nullable=False),
     Column("version", Integer, nullable=False),
     Column("turn", Integer, nullable=False, default=0),  # round-robin counter (A7), in the DB
+    Column("continues", Boolean, nullable=False, default=False),  # match, then try the next rule too
+    Column("deleted_at", DateTime(timezone=True)),
     Column("created_by", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-campaign_rules = Table(
+campaign_rules = Table(  # a campaign's rules, run in priority order (lowest first) (A6)
     "campaign_rules", metadata,
     Column("campaign_id", String(32), primary_key=True),
-    Column("rule_id", String(32), nullable=False),
+    Column("rule_id", String(32), primary_key=True),
+    Column("priority", Integer, nullable=False),
     Column("set_by", String(32)),
     Column("set_at", DateTime(timezone=True), nullable=False),
+    Index("ix_campaign_rules_order", "campaign_id", "priority"),
+)
+
+leads = Table(  # the lead service's leads as lead.events tell them (A6-A8): a projection
+    "leads", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("campaign_id", String(32)),
+    Column("owner_id", String(32)),
+    Column("open", Boolean, nullable=False),  # not converted, invalid or deleted
+    Column("deleted", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("data", Text, nullable=False),
+    Index("ix_leads_campaign", "campaign_id", "id"),
+)
+
+lead_assignees = Table(
+    "lead_assignees", metadata,
+    Column("lead_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Index("ix_lead_assignees_user", "user_id"),
+)
+
+users = Table(  # from the gateway's user.created / user.updated (A7: teams, inactive users)
+    "users", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("team", String(200)),
+    Column("active", Boolean, nullable=False),
+    Column("as_of", DateTime(timezone=True), nullable=False),
+    Index("ix_users_team", "team"),
 )
 
 decisions = Table(
@@ -54,11 +87,13 @@ decisions = Table(
 
 
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
-_GET_RULE = select(rules).where(rules.c.id == bindparam("id"))
+_GET_RULE = select(rules).where(rules.c.id == bindparam("id"), rules.c.deleted_at.is_(None))
 _TAKE_TURN = (update(rules).where(rules.c.id == bindparam("rule_id"))
               .values(turn=rules.c.turn + 1).returning(rules.c.turn))
-_RULE_FOR_CAMPAIGN = (select(rules).join(campaign_rules, campaign_rules.c.rule_id == rules.c.id)
-                      .where(campaign_rules.c.campaign_id == bindparam("campaign_id")))
+_RULES_FOR_CAMPAIGN = (select(rules, campaign_rules.c.priority)
+                       .join(campaign_rules, campaign_rules.c.rule_id == rules.c.id)
+                       .where(campaign_rules.c.campaign_id == bindparam("campaign_id"), rules.c.deleted_at.is_(None))
+                       .order_by(campaign_rules.c.priority, campaign_rules.c.set_at, rules.c.id))
 _DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
 _DECISIONS_FOR_EVENTS = select(decisions).where(decisions.c.event_id.in_(bindparam("ids", expanding=True)))
 _MARK_APPLIED = (update(decisions).where(decisions.c.event_id == bindparam("b_event_id"))
@@ -78,14 +113,28 @@ class RuleRepository:
             id=rule.id, name=rule.name, description=rule.description, active=rule.active,
             usable_by=_dump(rule.usable_by), recipients=_dump(rule.recipients),
             distribution=rule.distribution, condition=_dump(rule.condition), version=rule.version,
-            turn=0, created_by=rule.created_by, created_at=rule.created_at, updated_at=rule.updated_at))
+            turn=0, continues=rule.continues, created_by=rule.created_by, created_at=rule.created_at,
+            updated_at=rule.updated_at))
+
+    def update(self, rule: Rule):
+        """Store an edited rule (its version already bumped); the round-robin turn stays."""
+        self.session.execute(update(rules).where(rules.c.id == rule.id).values(
+            name=rule.name, description=rule.description, active=rule.active,
+            usable_by=_dump(rule.usable_by), recipients=_dump(rule.recipients),
+            distribution=rule.distribution, condition=_dump(rule.condition), version=rule.version,
+            continues=rule.continues, updated_at=rule.updated_at))
+
+    def delete(self, rule_id, at):
+        """Soft delete (its decisions keep naming it); it leaves every campaign."""
+        self.session.execute(update(rules).where(rules.c.id == rule_id).values(deleted_at=at))
+        self.session.execute(delete(campaign_rules).where(campaign_rules.c.rule_id == rule_id))
 
     def get(self, rule_id) -> Rule | None:
         row = self.session.execute(_GET_RULE, {"id": rule_id}).mappings().first()
         return self._rule(row) if row else None
 
     def list(self, limit, after):
-        query = select(rules)
+        query = select(rules).where(rules.c.deleted_at.is_(None))
         if after:
             query = query.where(rules.c.id < after)
         return [self._rule(r) for r in self.session.execute(
@@ -96,17 +145,22 @@ class RuleRepository:
         locks the row on PostgreSQL); returns the turn taken."""
         return self.session.execute(_TAKE_TURN, {"rule_id": rule_id}).scalar_one() - 1
 
-    def rule_for_campaign(self, campaign_id) -> Rule | None:
-        row = self.session.execute(_RULE_FOR_CAMPAIGN, {"campaign_id": campaign_id}).mappings().first()
-        return self._rule(row) if row else None
+    def rules_for_campaign(self, campaign_id) -> list:
+        """The campaign's rules in the order they run: [(Rule, priority)]."""
+        return [(self._rule(row), row["priority"])
+                for row in self.session.execute(_RULES_FOR_CAMPAIGN, {"campaign_id": campaign_id}).mappings()]
 
-    def attach(self, campaign_id, rule_id, actor_id, at):
-        done = self.session.execute(update(campaign_rules).where(
-            campaign_rules.c.campaign_id == campaign_id).values(
-            rule_id=rule_id, set_by=actor_id, set_at=at)).rowcount
-        if not done:
-            self.session.execute(insert(campaign_rules).values(
-                campaign_id=campaign_id, rule_id=rule_id, set_by=actor_id, set_at=at))
+    def set_campaign_rules(self, campaign_id, entries, actor_id, at):
+        """Replace the campaign's rules with [(rule_id, priority)]."""
+        self.session.execute(delete(campaign_rules).where(campaign_rules.c.campaign_id == campaign_id))
+        if entries:
+            self.session.execute(insert(campaign_rules), [
+                {"campaign_id": campaign_id, "rule_id": rule_id, "priority": priority, "set_by": actor_id,
+                 "set_at": at} for rule_id, priority in entries])
+
+    def campaigns_of(self, rule_id) -> list:
+        return list(self.session.execute(select(campaign_rules.c.campaign_id).where(
+            campaign_rules.c.rule_id == rule_id).order_by(campaign_rules.c.campaign_id)).scalars())
 
     @staticmethod
     def _rule(row):
@@ -114,7 +168,7 @@ class RuleRepository:
                     active=bool(row["active"]), usable_by=json.loads(row["usable_by"]),
                     recipients=json.loads(row["recipients"]), distribution=row["distribution"],
                     condition=json.loads(row["condition"]), version=row["version"],
-                    created_by=row["created_by"], created_at=row["created_at"],
+                    continues=bool(row["continues"]), created_by=row["created_by"], created_at=row["created_at"],
                     updated_at=row["updated_at"])
 
 
@@ -138,6 +192,12 @@ class DecisionRepository:
     def mark_applied(self, event_id):
         self.session.execute(_MARK_APPLIED, {"b_event_id": event_id})
 
+    def decided_leads(self, rule_id, lead_ids) -> set:
+        """Of these leads, those this rule has matched before (a rule edit never reassigns them)."""
+        return set(self.session.execute(select(decisions.c.lead_id).where(
+            decisions.c.rule_id == rule_id, decisions.c.matched.is_(True),
+            decisions.c.lead_id.in_(list(lead_ids)))).scalars())
+
     def for_lead(self, lead_id, limit, after):
         query = select(decisions).where(decisions.c.lead_id == lead_id)
         if after:
@@ -153,7 +213,83 @@ class DecisionRepository:
         return data
 
 
+def _aware(moment):
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class LeadProjection:
+    """The leads as lead.events last told them; an older event never overwrites a newer one."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def put(self, lead: dict, updated_at, open_, deleted=False) -> bool:
+        row = self.session.execute(select(leads.c.updated_at, leads.c.deleted).where(
+            leads.c.id == lead["id"])).first()
+        if row is not None and (row.deleted or _aware(row.updated_at) > updated_at):
+            return False
+        values = {"campaign_id": lead.get("campaign_id"), "owner_id": lead.get("owner_id"), "open": open_,
+                  "deleted": deleted, "updated_at": updated_at, "data": _dump(lead)}
+        if row is None:
+            self.session.execute(insert(leads).values(id=lead["id"], **values))
+        else:
+            self.session.execute(update(leads).where(leads.c.id == lead["id"]).values(**values))
+        self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id == lead["id"]))
+        assignees = {a["user_id"] for a in lead.get("assignees") or ()} if not deleted else set()
+        if assignees:
+            self.session.execute(insert(lead_assignees), [{"lead_id": lead["id"], "user_id": u}
+                                                          for u in sorted(assignees)])
+        return True
+
+    def get_many(self, lead_ids) -> dict:
+        rows = self.session.execute(select(leads.c.data).where(
+            leads.c.id.in_(list(lead_ids)), leads.c.deleted.is_(False))).scalars()
+        return {lead["id"]: lead for lead in map(json.loads, rows)}
+
+    def of_campaign(self, campaign_id, limit):
+        rows = self.session.execute(select(leads.c.data).where(
+            leads.c.campaign_id == campaign_id, leads.c.deleted.is_(False)).order_by(leads.c.id).limit(limit))
+        return [json.loads(data) for data in rows.scalars()]
+
+    def open_load(self, user_ids) -> dict:
+        """Open leads per user (A7 least_loaded); users with none are 0."""
+        rows = self.session.execute(
+            select(lead_assignees.c.user_id, func.count()).join(leads, leads.c.id == lead_assignees.c.lead_id)
+            .where(lead_assignees.c.user_id.in_(list(user_ids)), leads.c.open.is_(True))
+            .group_by(lead_assignees.c.user_id))
+        return {**{u: 0 for u in user_ids}, **{user: count for user, count in rows}}
+
+
+class UserDirectory:
+    """Users as the gateway's user events tell them: teams and who is active (A7)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def put(self, user_id, team, active, as_of) -> bool:
+        row = self.session.execute(select(users.c.as_of).where(users.c.id == user_id)).first()
+        if row is not None and _aware(row.as_of) > as_of:
+            return False
+        values = {"team": team, "active": active, "as_of": as_of}
+        if row is None:
+            self.session.execute(insert(users).values(id=user_id, **values))
+        else:
+            self.session.execute(update(users).where(users.c.id == user_id).values(**values))
+        return True
+
+    def known(self, user_ids) -> dict:
+        """{user_id: {"team", "active"}} for the users heard of."""
+        rows = self.session.execute(select(users).where(users.c.id.in_(list(user_ids)))).mappings()
+        return {r["id"]: {"team": r["team"], "active": bool(r["active"])} for r in rows}
+
+    def active_members(self, team) -> list:
+        return list(self.session.execute(select(users.c.id).where(
+            users.c.team == team, users.c.active.is_(True)).order_by(users.c.id)).scalars())
+
+
 class AssignmentUnitOfWork(SqlUnitOfWork):
     def start(self):
         self.rules = RuleRepository(self.session)
         self.decisions = DecisionRepository(self.session)
+        self.leads = LeadProjection(self.session)
+        self.users = UserDirectory(self.session)

@@ -30,12 +30,24 @@ class FakeRuleRepository:
         self._state["turns"][rule_id] = turn + 1
         return turn
 
-    def rule_for_campaign(self, campaign_id):
-        rule_id = self._state["campaign_rules"].get(campaign_id)
-        return self.get(rule_id) if rule_id else None
+    def update(self, rule):
+        self._state["rules"][rule.id] = copy.deepcopy(rule)
 
-    def attach(self, campaign_id, rule_id, actor_id, at):
-        self._state["campaign_rules"][campaign_id] = rule_id
+    def delete(self, rule_id, at):
+        del self._state["rules"][rule_id]
+        for entries in self._state["campaign_rules"].values():
+            entries[:] = [e for e in entries if e[0] != rule_id]
+
+    def rules_for_campaign(self, campaign_id):
+        entries = sorted(enumerate(self._state["campaign_rules"].get(campaign_id, [])),
+                         key=lambda item: (item[1][1], item[0]))
+        return [(self.get(rule_id), priority) for _, (rule_id, priority) in entries]
+
+    def set_campaign_rules(self, campaign_id, entries, actor_id, at):
+        self._state["campaign_rules"][campaign_id] = [tuple(e) for e in entries]
+
+    def campaigns_of(self, rule_id):
+        return sorted(c for c, entries in self._state["campaign_rules"].items() if any(e[0] == rule_id for e in entries))
 
 
 class FakeDecisionRepository:
@@ -60,18 +72,74 @@ class FakeDecisionRepository:
             if decision["event_id"] == event_id:
                 decision["state"] = "applied"
 
+    def decided_leads(self, rule_id, lead_ids):
+        return {d["lead_id"] for d in self._state["decisions"]
+                if d["rule_id"] == rule_id and d["matched"] and d["lead_id"] in set(lead_ids)}
+
     def for_lead(self, lead_id, limit, after):
         rows = [d for d in self._state["decisions"] if d["lead_id"] == lead_id and (not after or d["id"] > after)]
         return copy.deepcopy(rows[:limit + 1])
 
 
+class FakeLeadProjection:
+    def __init__(self, state):
+        self._state = state
+
+    def put(self, lead, updated_at, open_, deleted=False):
+        stored = self._state["leads"].get(lead["id"])
+        if stored is not None and (stored["deleted"] or stored["updated_at"] > updated_at):
+            return False
+        self._state["leads"][lead["id"]] = {"data": copy.deepcopy(lead), "updated_at": updated_at, "open": open_,
+                                            "deleted": deleted}
+        return True
+
+    def get_many(self, lead_ids):
+        return {i: copy.deepcopy(row["data"]) for i, row in self._state["leads"].items()
+                if i in set(lead_ids) and not row["deleted"]}
+
+    def of_campaign(self, campaign_id, limit):
+        return [copy.deepcopy(row["data"]) for i, row in sorted(self._state["leads"].items())
+                if row["data"].get("campaign_id") == campaign_id and not row["deleted"]][:limit]
+
+    def open_load(self, user_ids):
+        load = {u: 0 for u in user_ids}
+        for row in self._state["leads"].values():
+            if row["open"] and not row["deleted"]:
+                for assignee in row["data"].get("assignees") or ():
+                    if assignee["user_id"] in load:
+                        load[assignee["user_id"]] += 1
+        return load
+
+
+class FakeUserDirectory:
+    def __init__(self, state):
+        self._state = state
+
+    def put(self, user_id, team, active, as_of):
+        stored = self._state["users"].get(user_id)
+        if stored is not None and stored["as_of"] > as_of:
+            return False
+        self._state["users"][user_id] = {"team": team, "active": active, "as_of": as_of}
+        return True
+
+    def known(self, user_ids):
+        return {u: {"team": v["team"], "active": v["active"]} for u, v in self._state["users"].items()
+                if u in set(user_ids)}
+
+    def active_members(self, team):
+        return sorted(u for u, v in self._state["users"].items() if v["team"] == team and v["active"])
+
+
 class FakeAssignmentUnitOfWork(FakeUnitOfWork):
     def new_state(self):
-        return {"rules": {}, "turns": {}, "campaign_rules": {}, "decisions": [], "seq": 0}
+        return {"rules": {}, "turns": {}, "campaign_rules": {}, "decisions": [], "seq": 0, "leads": {},
+                "users": {}}
 
     def bind(self, work):
         self.rules = FakeRuleRepository(work)
         self.decisions = FakeDecisionRepository(work)
+        self.leads = FakeLeadProjection(work)
+        self.users = FakeUserDirectory(work)
 
 
 class RecordingAssign:

@@ -257,3 +257,176 @@ def test_the_assignment_log_is_read_oldest_first_a_page_at_a_time_A10(uow, manag
     assert len(first["items"]) == 2 and len(rest["items"]) == 1
     assert rest["next_cursor"] is None
     assert handlers.get_assignment_log("other", uow)["items"] == []
+
+
+# -- the rules engine: text, several rules, distribution, apply, projections (A1-A10) ---------------
+
+from datetime import datetime, timezone  # noqa: E402
+
+from crmkit.context import RequestContext  # noqa: E402
+from crmkit.errors import Forbidden  # noqa: E402
+
+T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+
+
+def project(uow, *leads):
+    events = [envelope.new_event("lead.created", {"updated_at": "2024-05-01T09:00:00Z", "status": "raw",
+                                                  "assignees": [], **lead}) for lead in leads]
+    handlers.on_lead_events(events, uow)
+
+
+def user_event(uow, user_id, team, active=True, at="2024-05-01T09:00:00Z"):
+    event = envelope.new_event("user.updated", {"id": user_id, "team": team, "active": active})
+    event["occurred_at"] = at
+    handlers.on_user_event(event, uow)
+
+
+def test_a_rule_written_as_text_is_stored_as_its_tree_and_a_mistake_names_line_and_column_A5(uow, manager):
+    rule = make_rule(uow, manager, condition=None, condition_text='region(company) = "沪" and quality >= 60')
+
+    assert rule["condition"] == {"all": [{"field": "company", "op": "region", "value": "沪"},
+                                         {"field": "quality", "op": "gte", "value": 60}]}
+    assert rule["condition_words"]["zh"] == "单位位于“沪” 并且 质量分不小于60"
+    with pytest.raises(Invalid) as caught:
+        make_rule(uow, manager, condition=None, condition_text='company.city = "x" or\n   company.town = "y"')
+    assert caught.value.details == {"condition_text": "line 2, column 4: Unknown field."}
+    with pytest.raises(Invalid) as caught:
+        make_rule(uow, manager, condition_text='company.city = "Beijing"')  # SHANGHAI as the tree too
+    assert "condition_text" in caught.value.details
+
+
+def test_a_campaigns_rules_run_by_priority_first_match_wins_unless_it_continues_A6(uow, manager, assign):
+    beijing = make_rule(uow, manager, name="beijing", recipients=SALES[1:],
+                        condition={"field": "company.city", "op": "eq", "value": "Beijing"})
+    broad = make_rule(uow, manager, name="broad", recipients=SALES[:1], continue_=None,
+                      condition={"field": "company", "op": "region", "value": "上海"})
+    also = make_rule(uow, manager, name="also", recipients=SALES[1:], **{"continue": False})
+    handlers.set_campaign_rules("C1", [{"rule_id": also["id"], "priority": 3}, {"rule_id": broad["id"], "priority": 2},
+                                       {"rule_id": beijing["id"], "priority": 1}], uow, manager, fetch_campaign)
+
+    first = handlers.on_lead_created(lead_created("L1"), uow, manager, assign)
+    handlers.update_rule(broad["id"], {"continue": True}, uow, manager)
+    second = handlers.on_lead_created(lead_created("L2"), uow, manager, assign)
+
+    assert (first["rule_id"], [r["user_id"] for r in first["recipients"]]) == (broad["id"], ["s1"])
+    assert [r["user_id"] for r in second["recipients"]] == ["s1", "s2"]  # broad continued into also
+    assert "rule 'beijing' not matched" in first["reason"]
+
+
+def test_teams_expand_to_active_members_and_inactive_people_are_skipped_A2_A7(uow, manager, assign):
+    for user_id, team, active in [("t1", "华东", True), ("t2", "华东", False), ("t3", "华东", True), ("s1", None, False)]:
+        user_event(uow, user_id, team, active)
+    attached(uow, manager, recipients=[{"team": "华东", "permissions": SALES[0]["permissions"]}, SALES[0]],
+             distribution="round_robin")
+
+    for n in range(3):
+        handlers.on_lead_created(lead_created(f"L{n}"), uow, manager, assign)
+
+    assert [c["assignments"][0]["user_id"] for c in assign.calls] == ["t1", "t3", "t1"]
+    user_event(uow, "t3", "华北", True, at="2024-05-01T08:00:00Z")  # an older event changes nothing
+    assert uow.state["users"]["t3"]["team"] == "华东"
+
+
+def test_least_loaded_counts_open_leads_from_the_projection_zero_included_A7(uow, manager, assign):
+    project(uow, {"id": "P1", "assignees": [{"user_id": "s1"}]}, {"id": "P2", "assignees": [{"user_id": "s1"}]},
+            {"id": "P3", "status": "converted", "assignees": [{"user_id": "s2"}]})
+    attached(uow, manager, recipients=SALES + [{"user_id": "s3", "permissions": SALES[0]["permissions"]}],
+             distribution="least_loaded")
+
+    for n in range(4):
+        handlers.on_lead_created(lead_created(f"L{n}"), uow, manager, assign)
+
+    assert [c["assignments"][0]["user_id"] for c in assign.calls] == ["s2", "s3", "s2", "s3"]
+
+
+def test_weighted_follows_the_weights_with_the_turn_kept_in_the_database_A7(uow, manager, assign):
+    attached(uow, manager, distribution="weighted", recipients=[{**SALES[0], "weight": 2}, {**SALES[1], "weight": 1}])
+
+    for n in range(6):
+        handlers.on_lead_created(lead_created(f"L{n}"), uow, manager, assign)
+
+    picks = [c["assignments"][0]["user_id"] for c in assign.calls]
+    assert (picks.count("s1"), picks.count("s2")) == (4, 2)
+
+
+def test_the_projection_ignores_an_older_event_and_forgets_a_deleted_lead(uow):
+    project(uow, {"id": "L1", "campaign_id": "C1", "company": {"city": "上海"}})
+    old = envelope.new_event("lead.updated", {"id": "L1", "campaign_id": "C1", "updated_at": "2024-04-01T00:00:00Z",
+                                              "company": {"city": "Beijing"}, "changes": {}})
+    handlers.on_lead_events([old, old], uow)
+    with uow:
+        assert uow.leads.get_many(["L1"])["L1"]["company"]["city"] == "上海"
+    handlers.on_lead_events([envelope.new_event("lead.deleted", {"id": "L1", "campaign_id": "C1",
+                                                                  "deleted_at": "2024-06-01T00:00:00Z"})], uow)
+    with uow:
+        assert uow.leads.get_many(["L1"]) == {}
+
+
+def _apply(uow, ctx, rule_id, lead_ids, fetched=(), assign_many=None):
+    calls = []
+
+    def fetch(lead_id):
+        if lead_id not in dict(fetched):
+            raise NotFound("no such lead")
+        return dict(fetched)[lead_id]
+    result = handlers.apply_rule(rule_id, lead_ids, uow, ctx, fetch, assign_many or calls.extend)
+    return result, calls
+
+
+def test_apply_needs_usable_by_and_ownership_and_never_redoes_a_decision_or_a_manual_assignment_A6_A9(uow, manager):
+    owner = RequestContext(user_id="o1", roles=("market_manager",), team="华东")
+    stranger = RequestContext(user_id="x1", roles=("marketing_member",))
+    rule = make_rule(uow, manager, usable_by=["o1"])
+    project(uow, {"id": "A", "owner_id": "o1", "company": {"city": "上海"}},
+            {"id": "B", "owner_id": "o1", "company": {"city": "Shanghai"}},
+            {"id": "C", "owner_id": "o1", "company": {"city": "Beijing"}},
+            {"id": "M", "owner_id": "o1", "company": {"city": "Shanghai"}, "assignees": [{"user_id": "s9"}]},
+            {"id": "Z", "owner_id": "z1", "company": {"city": "Shanghai"}})
+
+    with pytest.raises(Forbidden):
+        _apply(uow, stranger, rule["id"], ["A"])
+    with pytest.raises(Forbidden):
+        _apply(uow, owner, rule["id"], ["B", "Z"])
+    result, calls = _apply(uow, owner, rule["id"], ["A", "B", "C", "M"])
+    handlers.update_rule(rule["id"], {"recipients": SALES[1:]}, uow, manager)
+    again, more = _apply(uow, owner, rule["id"], ["B"])
+    fetched, _ = _apply(uow, owner, rule["id"], ["N"], fetched=[("N", {"id": "N", "owner_id": "o1",
+                                                                       "company": {"city": "shanghai"}})])
+
+    assert (result["assigned"], result["unmatched"]) == (["B"], ["A", "C"])  # eq does not fold 上海
+    assert result["skipped"] == [{"lead_id": "M", "why": "assigned already"}]
+    assert [c["lead_id"] for c in calls] == ["B"] and calls[0]["assignments"] == SALES
+    assert (again["assigned"], again["skipped"], more) == ([], [{"lead_id": "B", "why": "decided by this rule before"}],
+                                                           [])
+    assert fetched["assigned"] == ["N"]
+    assert [d["matched"] for d in uow.state["decisions"]] == [False, True, False, True]
+    assert len(uow.published("assignment.decided")) == 4
+    with pytest.raises(NotFound):
+        _apply(uow, owner, rule["id"], ["unknown"])
+
+
+def test_preview_and_lint_read_the_campaigns_leads_and_rules_A8(uow, manager):
+    rule = attached(uow, manager)
+    project(uow, {"id": "A", "campaign_id": "C1", "company": {"city": "Shanghai"}},
+            {"id": "B", "campaign_id": "C1", "company": {"phone": "021-62991640"}})
+
+    result = handlers.preview_rule(rule["id"], None, "C1", uow, lambda i: None)
+    broad = make_rule(uow, manager, name="broad", condition={"field": "company", "op": "region", "value": "上海"})
+    handlers.set_campaign_rules("C1", [{"rule_id": broad["id"]}, {"rule_id": rule["id"]}], uow, manager, fetch_campaign)
+
+    assert (result["matched"], result["unmatched"]) == (["A"], ["B"])
+    assert result["near_misses"][0]["lead_id"] == "B"
+    assert [f["kind"] for f in handlers.lint_rule(rule["id"], uow)["findings"]] == ["shadowed"]
+    with pytest.raises(Invalid):
+        handlers.preview_rule(rule["id"], None, None, uow, lambda i: None)
+
+
+def test_a_deleted_rule_is_gone_and_leaves_its_campaign(uow, manager, assign):
+    rule = attached(uow, manager)
+
+    handlers.delete_rule(rule["id"], uow, manager)
+
+    with pytest.raises(NotFound):
+        handlers.get_rule(rule["id"], uow)
+    assert handlers.get_campaign_rules("C1", uow)["items"] == []
+    assert handlers.on_lead_created(lead_created(), uow, manager, assign) is None

@@ -3,7 +3,7 @@ errors (A5), distribution (A7), explanations (A10)."""
 import pytest
 
 from crmkit.errors import Invalid
-from assignment.model import Rule, check_condition, evaluate, explain, fold, to_text
+from assignment.model import check_condition, choose, evaluate, explain, fold, to_text
 
 SHANGHAI = {"field": "company.city", "op": "eq", "value": "Shanghai"}
 
@@ -93,7 +93,6 @@ def test_fold_normalises_width_case_and_inner_spaces():
     ("starts_with", "021", "0571-8888", False),
     ("in", ["Beijing", "Shanghai"], "SHANGHAI", True),
     ("in", ["Beijing", "Shanghai"], "Shenzhen", False),
-    ("in", [], "Shanghai", False),
     ("empty", None, None, True),
     ("empty", None, "", True),
     ("empty", None, "   ", True),
@@ -192,22 +191,34 @@ def test_a_tree_reads_as_plain_words_A5(tree, text):
 
 # -- distribution (A7) -------------------------------------------------------------------------------------
 
-RECIPIENTS = [{"user_id": "s1", "permissions": {}}, {"user_id": "s2", "permissions": {}},
-              {"user_id": "s3", "permissions": {}}]
+RECIPIENTS = [{"user_id": "s1", "permissions": {}, "weight": 1}, {"user_id": "s2", "permissions": {}, "weight": 1},
+              {"user_id": "s3", "permissions": {}, "weight": 1}]
+PLAIN = [{"user_id": r["user_id"], "permissions": {}} for r in RECIPIENTS]
 
 
 def test_distribution_to_all_gives_every_lead_to_every_recipient_A7():
-    rule = Rule(id="R1", name="all", condition=SHANGHAI, recipients=RECIPIENTS, distribution="all")
-
-    assert rule.choose(0) == RECIPIENTS
-    assert rule.choose(7) == RECIPIENTS
+    assert choose("all", RECIPIENTS, None)[0] == PLAIN
 
 
 def test_round_robin_takes_the_recipients_in_turn_A7():
-    rule = Rule(id="R1", name="rr", condition=SHANGHAI, recipients=RECIPIENTS, distribution="round_robin")
-
-    assert [rule.choose(turn)[0]["user_id"] for turn in range(7)] == ["s1", "s2", "s3", "s1", "s2", "s3", "s1"]
+    assert [choose("round_robin", RECIPIENTS, turn)[0][0]["user_id"] for turn in range(7)] == \
+        ["s1", "s2", "s3", "s1", "s2", "s3", "s1"]
 
 
 def test_a_rule_without_recipients_chooses_nobody():
-    assert Rule(id="R1", name="x", condition=SHANGHAI, recipients=[], distribution="round_robin").choose(3) == []
+    assert choose("round_robin", [], 3)[0] == []
+
+
+def test_weighted_gives_each_recipient_its_share_interleaved_A7():
+    people = [{**RECIPIENTS[0], "weight": 3}, {**RECIPIENTS[1], "weight": 1}]
+
+    picks = [choose("weighted", people, turn)[0][0]["user_id"] for turn in range(8)]
+
+    assert picks.count("s1") == 6 and picks.count("s2") == 2
+    assert picks[:4] != ["s1", "s1", "s1", "s2"] or picks[4:] == picks[:4]  # a repeating, fair cycle
+
+
+def test_least_loaded_picks_the_person_with_fewest_open_leads_zero_included_A7():
+    chosen, why = choose("least_loaded", RECIPIENTS, None, {"s1": 4, "s2": 1, "s3": 0})
+
+    assert chosen[0]["user_id"] == "s3" and "0 open leads" in why

@@ -48,7 +48,7 @@ def test_a_stored_rule_comes_back_as_it_was(any_uow):
 def test_an_unknown_rule_is_none(any_uow):
     with any_uow:
         assert any_uow.rules.get("nope") is None
-        assert any_uow.rules.rule_for_campaign("C1") is None
+        assert any_uow.rules.rules_for_campaign("C1") == []
 
 
 def test_rules_are_listed_newest_first_after_a_cursor(any_uow):
@@ -83,19 +83,83 @@ def test_a_turn_taken_in_a_rolled_back_transaction_is_given_again(any_uow):
         assert any_uow.rules.take_turn("R1") == 0
 
 
-def test_a_campaign_has_one_rule_and_attaching_another_replaces_it_A6(any_uow):
-    add(any_uow, a_rule("R1"), a_rule("R2"))
+def test_a_campaigns_rules_come_in_priority_order_and_a_new_list_replaces_the_old_A6(any_uow):
+    add(any_uow, a_rule("R1"), a_rule("R2"), a_rule("R3", continues=True))
 
     with any_uow:
-        any_uow.rules.attach("C1", "R1", "mgr1", T0)
+        any_uow.rules.set_campaign_rules("C1", [("R1", 5), ("R3", 1)], "mgr1", T0)
+        any_uow.rules.set_campaign_rules("C2", [("R1", 0)], "mgr1", T0)
         any_uow.commit()
     with any_uow:
-        first = any_uow.rules.rule_for_campaign("C1").id
-        any_uow.rules.attach("C1", "R2", "mgr1", T0)
+        first = [(r.id, p, r.continues) for r, p in any_uow.rules.rules_for_campaign("C1")]
+        any_uow.rules.set_campaign_rules("C1", [("R2", 0)], "mgr1", T0)
         any_uow.commit()
     with any_uow:
-        assert (first, any_uow.rules.rule_for_campaign("C1").id) == ("R1", "R2")
-        assert any_uow.rules.rule_for_campaign("C2") is None
+        assert first == [("R3", 1, True), ("R1", 5, False)]
+        assert [r.id for r, _ in any_uow.rules.rules_for_campaign("C1")] == ["R2"]
+        assert any_uow.rules.campaigns_of("R1") == ["C2"]
+        assert any_uow.rules.rules_for_campaign("C3") == []
+
+
+def test_an_edited_rule_keeps_its_turn_and_a_deleted_one_leaves_its_campaigns(any_uow):
+    add(any_uow, a_rule("R1"))
+    with any_uow:
+        any_uow.rules.set_campaign_rules("C1", [("R1", 0)], "mgr1", T0)
+        any_uow.rules.take_turn("R1")
+        rule = any_uow.rules.get("R1")
+        rule.version, rule.name = 2, "renamed"
+        any_uow.rules.update(rule)
+        any_uow.commit()
+    with any_uow:
+        assert (any_uow.rules.get("R1").version, any_uow.rules.get("R1").name) == (2, "renamed")
+        assert any_uow.rules.take_turn("R1") == 1
+        any_uow.rules.delete("R1", T0)
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.rules.get("R1") is None
+        assert any_uow.rules.rules_for_campaign("C1") == []
+        assert any_uow.rules.list(10, None) == []
+
+
+def test_the_lead_projection_keeps_the_newest_lead_and_counts_open_leads_per_person_A7(any_uow):
+    later = T0.replace(hour=10)
+    lead = {"id": "L1", "campaign_id": "C1", "owner_id": "o1", "assignees": [{"user_id": "s1"}]}
+    with any_uow:
+        assert any_uow.leads.put({**lead, "status": "raw"}, later, True)
+        assert not any_uow.leads.put({**lead, "status": "old", "assignees": []}, T0, True)  # older: ignored
+        any_uow.leads.put({"id": "L2", "campaign_id": "C1", "assignees": [{"user_id": "s1"}]}, T0, False)
+        any_uow.leads.put({"id": "L3", "campaign_id": "C2", "assignees": [{"user_id": "s2"}]}, T0, True)
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.leads.get_many(["L1", "nope"])["L1"]["status"] == "raw"
+        assert [l["id"] for l in any_uow.leads.of_campaign("C1", 10)] == ["L1", "L2"]
+        assert any_uow.leads.open_load(["s1", "s2", "s3"]) == {"s1": 1, "s2": 1, "s3": 0}
+        any_uow.leads.put({"id": "L3", "campaign_id": "C2"}, later, False, deleted=True)
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.leads.get_many(["L3"]) == {}
+        assert not any_uow.leads.put({"id": "L3", "campaign_id": "C2"}, later.replace(hour=11), True)
+
+
+def test_the_user_directory_knows_teams_and_who_is_active_A7(any_uow):
+    with any_uow:
+        any_uow.users.put("u1", "华东", True, T0)
+        any_uow.users.put("u2", "华东", False, T0)
+        any_uow.users.put("u3", "华东", True, T0)
+        any_uow.users.put("u3", "华北", True, T0.replace(hour=8))  # older: ignored
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.users.active_members("华东") == ["u1", "u3"]
+        assert any_uow.users.known(["u2", "zz"]) == {"u2": {"team": "华东", "active": False}}
+
+
+def test_the_leads_a_rule_matched_before_are_known_A6(any_uow):
+    with any_uow:
+        any_uow.decisions.add(a_decision("ev1", "L1"))
+        any_uow.decisions.add(a_decision("ev2", "L2", matched=False))
+        any_uow.commit()
+    with any_uow:
+        assert any_uow.decisions.decided_leads("R1", ["L1", "L2", "L3"]) == {"L1"}
 
 
 def test_a_decision_is_found_by_its_event_and_marked_applied_A10(any_uow):

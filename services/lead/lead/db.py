@@ -169,6 +169,10 @@ _DELETE_ASSIGNEES = delete(lead_assignees).where(
     lead_assignees.c.user_id.in_(bindparam("user_ids", expanding=True)))
 _TOUCH_LEAD = update(leads).where(leads.c.id == bindparam("lead_id")).values(updated_at=bindparam("at"))
 _INSERT_HISTORY = insert(lead_history)
+_DUPLICATES_OF = select(leads.c.id).where(leads.c.deleted_at.is_(None), or_(
+    leads.c.email_key == bindparam("email"), leads.c.name_key == bindparam("name"),
+    leads.c.phone_key.in_(bindparam("phones", expanding=True)),
+    leads.c.mobile_key.in_(bindparam("phones", expanding=True))))
 _GET_CAMPAIGN = select(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
 _UPDATE_CAMPAIGN = (update(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
                     .values(status=bindparam("b_status"), archived=bindparam("b_archived"),
@@ -242,7 +246,14 @@ class LeadRepository:
 
     def find_duplicates(self, keys_list) -> list:
         """L14: for each {"email", "phones", "name"} the ids of stored, live leads that share one of
-        them, in a few batched queries."""
+        them, in a few batched queries (one prepared query for a single lead: the create path)."""
+        if len(keys_list) == 1:
+            keys = keys_list[0]
+            if not (keys.get("email") or keys.get("name") or keys.get("phones")):
+                return [[]]
+            rows = self.session.execute(_DUPLICATES_OF, {"email": keys.get("email"), "name": keys.get("name"),
+                                                         "phones": list(keys.get("phones") or ())})
+            return [sorted(rows.scalars())]
         emails = {k["email"] for k in keys_list if k.get("email")}
         phones = {p for k in keys_list for p in k.get("phones") or ()}
         names = {k["name"] for k in keys_list if k.get("name")}
@@ -548,6 +559,10 @@ class LeadUnitOfWork(SqlUnitOfWork):
         self.users = UserDirectory(self.session)
         self.responses = ResponseRepository(self.session)
         self.quality = QualityRepository(self.session)
+        self.pools = PoolRepository(self.session)
+        self.imports = imports_db.ImportRepository(self.session)  # L13 import jobs (imports_db.py)
 
 
 from . import work_db  # noqa: E402 - its tables join `metadata`; it imports this module
+from . import imports_db  # noqa: E402 - L13: its tables join `metadata` too
+from .pools_db import PoolRepository  # noqa: E402 - L9; it reads this module's tables

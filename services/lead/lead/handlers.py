@@ -14,7 +14,7 @@ from .permissions import (SECTIONS, TEAM_ROLES, can, can_read_any, role_permissi
 
 ASSIGNING_ROLES = {"admin", "marketing_director"}  # on any lead; managers on their team's (L2)
 SEES_ALL_LEADS = {"admin", "marketing_director", "marketing_member"}
-INTERNAL_CHANNELS = {"rule", "event", "import", "web_form"}
+INTERNAL_CHANNELS = {"rule", "event", "import", "web_form", "recycle"}
 
 
 def _require(lead, lead_id):

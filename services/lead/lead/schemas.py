@@ -94,6 +94,19 @@ class LeadFilters(Schema):
     unassigned = fields.Boolean()
 
 
+class PoolIn(Strict):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    parent_id = fields.String(allow_none=True, validate=validate.Length(max=32))
+    team = fields.String(allow_none=True, validate=validate.Length(max=100))
+    claim_limit = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=100000))
+    recycle_days = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=1, max=3650))
+    cooldown_hours = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=87600))
+
+
+class ClaimIn(Strict):
+    count = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
+
+
 class MergeIn(Strict):
     into = fields.String(required=True, validate=validate.Length(min=1, max=32))
     from_ = fields.List(fields.String(validate=validate.Length(min=1, max=32)), required=True, data_key="from",

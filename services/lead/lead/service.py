@@ -1,13 +1,17 @@
 """The lead service's Nameko entrypoints: thin translators only."""
+import os
 from dataclasses import replace
 from pathlib import Path
+
+from nameko.timer import timer
 
 from crmkit.consumer import consume_events
 from crmkit.errors import EXPECTED, Invalid, load_or_invalid
 from crmkit.glue import Context, OperationsMixin, ServiceRpc, Storage, rpc
 
-from . import handlers, schemas
+from . import handlers, pool_handlers, schemas
 from .db import LeadUnitOfWork, metadata
+from .imports_service import ImportEntrypoints
 from .work_service import WorkEntrypoints
 
 # Schemas are built once: constructing one costs more than loading a payload.
@@ -22,12 +26,15 @@ QUALITY_IN = schemas.QualityIn()
 RESPONSE_IN = schemas.ResponseIn()
 STATUS_CHANGE = schemas.StatusChange()
 MERGE_IN = schemas.MergeIn()
+POOL_IN = schemas.PoolIn()
+CLAIM_IN = schemas.ClaimIn()
+RECYCLE_EVERY = float(os.environ.get("CRM_RECYCLE_EVERY", "60"))
 RULE_ASSIGNMENTS = schemas.RuleAssignment(many=True)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
-class LeadService(WorkEntrypoints, OperationsMixin):
+class LeadService(WorkEntrypoints, ImportEntrypoints, OperationsMixin):
     name = "lead"
 
     storage = Storage(LeadUnitOfWork, metadata)
@@ -89,6 +96,36 @@ class LeadService(WorkEntrypoints, OperationsMixin):
         """L14: {"into", "from": [ids]}; nothing is lost. Raises NotFound, Forbidden, Invalid. Emits lead.merged."""
         cmd = load_or_invalid(MERGE_IN, payload)
         return handlers.merge_leads(cmd["into"], cmd["from_"], self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def create_pool(self, payload):
+        """L9: a pool (at most 3 levels). Raises Invalid, Forbidden. Emits pool.created."""
+        return pool_handlers.create_pool(load_or_invalid(POOL_IN, payload), self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_pool(self, pool_id):
+        """L9: a pool the caller may see. Raises NotFound."""
+        return pool_handlers.get_pool(pool_id, self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_pools(self, limit=None, cursor=None):
+        """L9: the pools the caller may see."""
+        return pool_handlers.list_pools(self.storage, self.ctx, limit, cursor)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def claim(self, pool_id, payload):
+        """L9: pull leads from a pool. Raises NotFound, Conflict (claim limit), Invalid. Emits lead.claimed."""
+        return pool_handlers.claim(pool_id, load_or_invalid(CLAIM_IN, payload)["count"], self.storage, self.ctx)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def release(self, lead_id):
+        """L9: a claimed lead back to its pool. Raises NotFound, Conflict, Forbidden. Emits lead.released."""
+        return pool_handlers.release(lead_id, self.storage, self.ctx)
+
+    @timer(interval=RECYCLE_EVERY)
+    def recycle_idle_claims(self):
+        """L9: every minute, claimed leads idle for their pool's recycle_days go back. Emits lead.recycled."""
+        pool_handlers.recycle(self.storage)
 
     @rpc(expected_exceptions=EXPECTED)
     def recall(self, lead_id, user_id):

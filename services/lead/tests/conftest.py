@@ -233,6 +233,7 @@ class FakeLeadUnitOfWork(FakeUnitOfWork):
         self.campaigns = FakeCampaignRepository(work)
         self.intake_routes = FakeIntakeRouteRepository(work)
         bind_work_fakes(self, work)  # activities, opportunities, accounts, lead endings (below)
+        bind_import_fakes(self, work)  # import jobs (L13, at the end)
         self.users = FakeUserDirectory(work)
         self.responses = FakeResponseRepository(work)
         self.quality = FakeQualityRepository(work)
@@ -408,3 +409,78 @@ class FakeLeadEndingRepository:
         lead.updated_at = lead.deleted_at = at
         self._work.setdefault("deleted_leads", {})[lead_id] = lead
         return True
+
+
+# -- spreadsheet import (L13, imports_db.py): jobs, file parts, row errors; batched lead inserts -----------
+# Their state lives in the working copy under keys of their own, created on first use.
+
+class FakeImportRepository:
+    def __init__(self, work, uow):
+        self._work = work
+        self._uow = uow
+
+    @property
+    def _jobs(self):
+        return self._work.setdefault("import_jobs", {})
+
+    def _list(self, key):
+        return self._work.setdefault(key, {})
+
+    def add(self, job):
+        self._jobs[job["id"]] = {"status": "receiving", "encoding": None, "total": None, "next_row": 0,
+                                 "imported": 0, "duplicates": 0, "error_count": 0, "runner": None,
+                                 "lease_until": None, "failure": None, "finished_at": None, **copy.deepcopy(job)}
+
+    def get(self, job_id):
+        return copy.deepcopy(self._jobs.get(job_id))
+
+    def add_part(self, job_id, seq, data):
+        assert (job_id, seq) not in self._list("import_parts"), "duplicate primary key"
+        self._list("import_parts")[(job_id, seq)] = bytes(data)
+
+    def content(self, job_id):
+        parts = self._list("import_parts")
+        return b"".join(parts[key] for key in sorted(k for k in parts if k[0] == job_id))
+
+    def size(self, job_id):
+        return len(self.content(job_id))
+
+    def drop_parts(self, job_id):
+        for key in [k for k in self._list("import_parts") if k[0] == job_id]:
+            del self._list("import_parts")[key]
+
+    def update(self, job_id, runner=None, **values):
+        job = self._jobs.get(job_id)
+        if job is None or (runner is not None and (job["runner"] != runner or job["status"] != "running")):
+            return False
+        job.update(copy.deepcopy(values))
+        return True
+
+    def runnable(self, now, limit=5):
+        jobs = sorted(self._jobs.values(), key=lambda j: j["created_at"])
+        return [j["id"] for j in jobs if j["status"] == "queued"
+                or (j["status"] == "running" and j["lease_until"] < now)][:limit]
+
+    def claim(self, job_id, runner, now, until):
+        job = self._jobs[job_id]
+        if not (job["status"] == "queued" or (job["status"] == "running" and job["lease_until"] < now)):
+            return False
+        job.update(status="running", runner=runner, lease_until=until, updated_at=now)
+        return True
+
+    def add_errors(self, job_id, first_seq, errors):
+        for n, error in enumerate(errors):
+            self._list("import_errors")[(job_id, first_seq + n)] = dict(error)
+
+    def errors(self, job_id, limit=1000):
+        found = self._list("import_errors")
+        return [dict(found[k]) for k in sorted(k for k in found if k[0] == job_id)][:limit]
+
+    def add_leads(self, new_leads, at, ctx, history_changes):
+        for lead, changes in zip(new_leads, history_changes):
+            self._uow.leads.add(lead)
+            self._uow.history.record(lead.id, at, ctx, "created", changes)
+
+
+def bind_import_fakes(uow, work):
+    uow.imports = FakeImportRepository(work, uow)

@@ -1,13 +1,25 @@
-"""The reporting service's projection tables and unit of work."""
-from sqlalchemy import (Column, DateTime, MetaData, Numeric, String, Table, bindparam, insert, select,
-                        update)
+"""The reporting service's tables: the events it consumed (R6), the projections built from them,
+the repository over both, and the unit of work."""
+from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Table, Text, bindparam, case, delete,
+                        func, insert, or_, select, update)
 
-from sqlalchemy import func
+from functools import lru_cache
 
-from crmkit.db import SqlUnitOfWork, insert_ignore, messaging_tables, upsert_add
+from crmkit import envelope
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables, upsert_add
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
+
+# Every event the projections consumed, in arrival order: the rebuild replays them (R6).
+events = Table(
+    "report_events", metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),
+    Column("type", String(100), nullable=False),
+    Column("occurred_at", DateTime(timezone=True)),
+    Column("payload", Text, nullable=False),
+)
 
 campaigns = Table(
     "report_campaigns", metadata,
@@ -15,7 +27,12 @@ campaigns = Table(
     Column("name", String(200)),
     Column("budget", Numeric(14, 2)),
     Column("expected_revenue", Numeric(14, 2)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),   # the latest event that touched the campaign
+    Column("parent_id", String(32), index=True),
+    Column("status", String(20)),
+    Column("archived", String(1)),
+    Column("deleted", String(1)),
+    Column("version", DateTime(timezone=True)),      # the campaign's own updated_at (out-of-order guard)
 )
 
 # One number per (campaign, dimension, key): ("status", "raw") → 12, ("leads", "total") → 40 …
@@ -24,6 +41,15 @@ counters = Table(
     Column("campaign_id", String(32), primary_key=True),
     Column("dimension", String(30), primary_key=True),
     Column("key", String(100), primary_key=True),
+    Column("value", Numeric(18, 2), nullable=False),
+)
+
+# The same per person (R3): responses, conversions, won revenue, effort.
+person_counters = Table(
+    "report_person_counters", metadata,
+    Column("campaign_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("key", String(30), primary_key=True),
     Column("value", Numeric(18, 2), nullable=False),
 )
 
@@ -36,72 +62,218 @@ lead_facts = Table(
     Column("source", String(50)),
     Column("assigned", String(1)),
     Column("updated_at", DateTime(timezone=True)),
+    Column("owner_id", String(32)),
+    Column("pool_id", String(32)),
+    Column("assignees", Text),                       # user ids, comma separated
+    Column("created_at", DateTime(timezone=True)),
+    Column("usable_at", DateTime(timezone=True)),    # first seen usable, working or converted (R4)
+    Column("gone", String(10)),                      # "deleted" or "merged": final
 )
 
+activities = Table(
+    "report_activities", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("campaign_id", String(32), index=True),
+    Column("lead_id", String(32)),
+    Column("worker_id", String(32)),
+    Column("effort_hours", Numeric(10, 2), nullable=False),
+    Column("cost", Numeric(14, 2), nullable=False),
+    Column("effort_cost", Numeric(14, 2), nullable=False),
+    Column("occurred_at", DateTime(timezone=True)),
+)
+
+opportunities = Table(
+    "report_opportunities", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("campaign_id", String(32), index=True),
+    Column("lead_id", String(32), index=True),
+    Column("owner_id", String(32)),
+    Column("status", String(10)),
+    Column("amount", Numeric(14, 2)),
+    Column("won_amount", Numeric(14, 2)),
+    Column("created_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("version", DateTime(timezone=True)),
+)
+
+# Hourly rates as they changed: a user's, or the default one (user_id DEFAULT_RATE).
+rates = Table(
+    "report_rates", metadata,
+    Column("user_id", String(32), primary_key=True),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("rate", Numeric(10, 2)),
+)
+Index("ix_report_activities_worker_time", activities.c.worker_id, activities.c.occurred_at)
+
+PROJECTIONS = (campaigns, counters, person_counters, lead_facts, activities, opportunities, rates)
+FACTS = {"lead": lead_facts, "activity": activities, "opportunity": opportunities, "campaign": campaigns}
 
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
 _TOUCH_CAMPAIGN = (update(campaigns).where(campaigns.c.id == bindparam("campaign_id"))
-                   .values(updated_at=bindparam("at")))
+                   .values(updated_at=case((or_(campaigns.c.updated_at.is_(None),
+                                                campaigns.c.updated_at < bindparam("at")), bindparam("at")),
+                                           else_=campaigns.c.updated_at)))
 _INSERT_CAMPAIGN = insert(campaigns)
-_GET_CAMPAIGN = select(campaigns).where(campaigns.c.id == bindparam("campaign_id"))
+_GET = {name: select(table).where(table.c.id == bindparam("id")) for name, table in FACTS.items()}
 _COUNTS = (select(counters.c.dimension, counters.c.key, counters.c.value)
            .where(counters.c.campaign_id == bindparam("campaign_id")))
-_GET_LEAD = select(lead_facts).where(lead_facts.c.id == bindparam("lead_id"))
-_MARK_ASSIGNED = (update(lead_facts).where(lead_facts.c.id == bindparam("lead_id"),
-                                          lead_facts.c.assigned == "0")
-                  .values(assigned="1", updated_at=bindparam("at")))
-_LAST_CHANGE = select(func.max(lead_facts.c.updated_at)).where(
-    lead_facts.c.campaign_id == bindparam("campaign_id"))
+_CHILDREN = select(campaigns.c.id).where(campaigns.c.parent_id.in_(bindparam("ids", expanding=True)),
+                                         or_(campaigns.c.deleted.is_(None), campaigns.c.deleted == "0"))
+_RATES = select(rates.c.valid_from, rates.c.rate).where(rates.c.user_id == bindparam("user_id")).order_by(
+    rates.c.valid_from)
+
+
+@lru_cache(maxsize=None)
+def _insert_or_ignore(dialect, table):
+    """INSERT that skips a row whose key exists, built once and cacheable by SQLAlchemy (the
+    on_conflict_do_nothing form has no cache key on SQLite and is compiled again on every call)."""
+    if dialect == "sqlite":
+        return insert(table).prefix_with("OR IGNORE")
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    return pg_insert(table).on_conflict_do_nothing()
+
+
+@lru_cache(maxsize=None)
+def _update_fact(table, columns):
+    return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
+
+
+def _number(value):
+    return int(value) if value == int(value) else value
 
 
 class ReportRepository:
     def __init__(self, session):
         self.session = session
 
-    def put_campaign(self, data, at):
-        values = {"name": data.get("name"), "budget": data.get("budget"),
-                  "expected_revenue": data.get("expected_revenue"), "updated_at": at}
-        done = self.session.execute(update(campaigns).where(campaigns.c.id == data["id"]).values(**values)).rowcount
-        if not done:
-            self.session.execute(insert(campaigns).values(id=data["id"], **values))
+    # -- the event store (R6) ---------------------------------------------------------------------
+    def keep_events(self, rows):
+        """Store consumed events [{event_id, type, occurred_at, payload}]; repeats are ignored."""
+        if rows:
+            self.session.execute(_insert_or_ignore(self.session.dialect.name, events), rows)
 
-    def touch_campaign(self, campaign_id, at):
-        done = self.session.execute(_TOUCH_CAMPAIGN, {"campaign_id": campaign_id, "at": at}).rowcount
-        if not done:
-            self.session.execute(_INSERT_CAMPAIGN, {"id": campaign_id, "updated_at": at})
+    def stored_events(self, after_seq, limit):
+        return self.session.execute(select(events.c.seq, events.c.payload).where(events.c.seq > after_seq)
+                                    .order_by(events.c.seq).limit(limit)).all()
+
+    def event_stats(self):
+        count, last = self.session.execute(select(func.count(), func.max(events.c.occurred_at))
+                                           .select_from(events)).one()
+        return count, last
+
+    def clear_projections(self):
+        for table in PROJECTIONS:
+            self.session.execute(delete(table))
+
+    # -- facts: one row per campaign, lead, activity, opportunity ----------------------------------
+    def fact(self, kind, fact_id):
+        row = self.session.execute(_GET[kind], {"id": fact_id}).mappings().first()
+        return dict(row) if row else None
+
+    def put_fact(self, kind, values, exists):
+        table = FACTS[kind]
+        if exists:
+            columns = tuple(sorted(k for k in values if k != "id"))
+            self.session.execute(_update_fact(table, columns), {**values, "_id": values["id"]})
+        else:
+            self.session.execute(insert(table), values)
 
     def campaign(self, campaign_id):
-        row = self.session.execute(_GET_CAMPAIGN, {"campaign_id": campaign_id}).mappings().first()
-        return dict(row) if row else None
+        return self.fact("campaign", campaign_id)
+
+    def touch_campaign(self, campaign_id, at):
+        """The campaign's report changed at `at` (the event's time): keep the latest; create a stub."""
+        if not self.session.execute(_TOUCH_CAMPAIGN, {"campaign_id": campaign_id, "at": at}).rowcount:
+            self.session.execute(_INSERT_CAMPAIGN, {"id": campaign_id, "updated_at": at})
+
+    def children(self, campaign_ids):
+        return [r for r, in self.session.execute(_CHILDREN, {"ids": list(campaign_ids)})] if campaign_ids else []
+
+    def campaign_rows(self):
+        return [dict(r) for r in self.session.execute(
+            select(campaigns).where(or_(campaigns.c.deleted.is_(None), campaigns.c.deleted == "0"))).mappings()]
+
+    # -- counters ------------------------------------------------------------------------------------
+    def add_many(self, campaign_id, deltas):
+        """Add to several counters in one statement: [(dimension, key, delta), …]."""
+        self.add_counters([{"campaign_id": campaign_id, "dimension": d, "key": k, "value": v}
+                           for d, k, v in deltas])
 
     def add(self, campaign_id, dimension, key, delta):
         self.add_many(campaign_id, [(dimension, key, delta)])
 
-    def add_many(self, campaign_id, deltas):
-        """Add to several counters in one statement: [(dimension, key, delta), …]."""
-        upsert_add(self.session, counters, ("campaign_id", "dimension", "key"), "value",
-                   [{"campaign_id": campaign_id, "dimension": d, "key": k, "value": v} for d, k, v in deltas])
+    def add_counters(self, rows):
+        if rows:
+            upsert_add(self.session, counters, ("campaign_id", "dimension", "key"), "value", rows)
 
-    def last_change(self, campaign_id):
-        return self.session.execute(_LAST_CHANGE, {"campaign_id": campaign_id}).scalar()
+    def add_person_counters(self, rows):
+        if rows:
+            upsert_add(self.session, person_counters, ("campaign_id", "user_id", "key"), "value", rows)
 
     def counts(self, campaign_id) -> dict:
         rows = self.session.execute(_COUNTS, {"campaign_id": campaign_id})
-        return {(dim, key): (int(v) if v == int(v) else v) for dim, key, v in rows}
+        return {(dim, key): _number(v) for dim, key, v in rows}
 
-    def lead(self, lead_id):
-        row = self.session.execute(_GET_LEAD, {"lead_id": lead_id}).mappings().first()
-        return dict(row) if row else None
+    def counts_of(self, campaign_ids=None) -> dict:
+        """{campaign_id: {(dimension, key): n}} for the given campaigns, or all."""
+        query = select(counters)
+        if campaign_ids is not None:
+            query = query.where(counters.c.campaign_id.in_(list(campaign_ids)))
+        result = {}
+        for row in self.session.execute(query):
+            result.setdefault(row.campaign_id, {})[(row.dimension, row.key)] = _number(row.value)
+        return result
 
-    def add_lead(self, fact) -> bool:
-        """Store what reporting knows of a lead; False if it knew the lead already."""
-        return insert_ignore(self.session, lead_facts, ("id",), fact) == 1
+    def person_counts(self, campaign_id=None):
+        query = select(person_counters.c.user_id, person_counters.c.key, func.sum(person_counters.c.value))
+        if campaign_id:
+            query = query.where(person_counters.c.campaign_id == campaign_id)
+        return self.session.execute(query.group_by(person_counters.c.user_id, person_counters.c.key)).all()
 
-    def mark_assigned(self, lead_id, at) -> bool:
-        """True if the lead was not counted as assigned before."""
-        return self.session.execute(_MARK_ASSIGNED, {"lead_id": lead_id, "at": at}).rowcount == 1
+    # -- leads, activities, opportunities for the read models ----------------------------------------
+    def leads_of(self, campaign_id=None):
+        query = select(lead_facts.c.owner_id, lead_facts.c.pool_id, lead_facts.c.assignees,
+                       lead_facts.c.created_at, lead_facts.c.usable_at, lead_facts.c.id).where(
+            lead_facts.c.gone.is_(None), lead_facts.c.campaign_id.is_not(None))
+        if campaign_id:
+            query = query.where(lead_facts.c.campaign_id == campaign_id)
+        return self.session.execute(query).all()
+
+    def opportunity_times(self, campaign_id=None):
+        """Per lead: its first opportunity's creation and its first win (R4)."""
+        won = func.min(case((opportunities.c.status == "won", opportunities.c.closed_at)))
+        query = select(opportunities.c.lead_id, func.min(opportunities.c.created_at), won)
+        if campaign_id:
+            query = query.where(opportunities.c.campaign_id == campaign_id)
+        return {lead_id: (created, won_at) for lead_id, created, won_at
+                in self.session.execute(query.group_by(opportunities.c.lead_id))}
+
+    def activities_of(self, worker_id=None):
+        query = select(activities.c.id, activities.c.campaign_id, activities.c.worker_id,
+                       activities.c.effort_hours, activities.c.occurred_at, activities.c.effort_cost)
+        if worker_id is not None:
+            query = query.where(activities.c.worker_id == worker_id)
+        return self.session.execute(query).all()
+
+    def set_effort_cost(self, activity_id, effort_cost):
+        self.session.execute(update(activities).where(activities.c.id == activity_id)
+                             .values(effort_cost=effort_cost))
+
+    # -- hourly rates --------------------------------------------------------------------------------
+    def add_rate(self, user_id, valid_from, rate):
+        insert_ignore(self.session, rates, ("user_id", "valid_from"),
+                      {"user_id": user_id, "valid_from": valid_from, "rate": rate})
+
+    def rates(self, user_id):
+        return self.session.execute(_RATES, {"user_id": user_id}).all()
 
 
 class ReportingUnitOfWork(SqlUnitOfWork):
     def start(self):
         self.reports = ReportRepository(self.session)
+
+    def first_time(self, event_id, handler) -> bool:
+        """The inbox's insert-or-ignore, with a statement SQLAlchemy caches (R2: thousands a second)."""
+        return self.session.execute(_insert_or_ignore(self.session.dialect.name, self._inbox), {
+            "event_id": event_id, "handler": handler, "processed_at": envelope.now()}).rowcount == 1
+

@@ -1,86 +1,157 @@
-"""Projections fed by events, and the reports read from them (R1, R2). Pure."""
-from decimal import Decimal
+"""Projections fed by events, the reports read from them (R1–R5), and the rebuild (R6). Pure."""
+import time
 
-from crmkit.envelope import iso, now
-from crmkit.errors import NotFound
-from crmkit.inbox import handle_each_once, handle_once
+from crmkit import envelope
+from crmkit.envelope import iso
+from crmkit.errors import Invalid, NotFound
+from crmkit.inbox import handle_each_once
 
-from .model import campaign_report
+from . import model
+from .projection import Projector, when
+
+REBUILD_BATCH = 5000
 
 
-CAMPAIGN_STATE_EVENTS = {"campaign.created", "campaign.updated", "campaign.status_changed",
-                         "campaign.archived"}
-EXPENSE_EVENTS = {"campaign.expense_recorded", "campaign.expense_removed"}
+def project_events(events, uow, handler):
+    """A batch of events in one transaction, each applied at most once (its inbox row commits with
+    its effect) and kept for the rebuild (R2, R6). Returns the events that were new."""
+    kept = []
+    projector = None
+
+    def effect(event):
+        nonlocal projector
+        projector = projector or Projector(uow.reports)
+        projector.apply(event)
+        kept.append({"event_id": event["event_id"], "type": event["type"],
+                     "occurred_at": when(event["occurred_at"]), "payload": envelope.dumps(event)})
+
+    def finish():
+        if projector is not None:
+            projector.flush()
+        uow.reports.keep_events(kept)
+    return handle_each_once(uow, events, handler, effect, finish=finish)
 
 
 def on_campaign_event(event, uow):
-    """The campaign's name, budget and expected revenue, from events whose data is the campaign."""
-    data = event["data"]
-
-    def effect():
-        if event["type"] in CAMPAIGN_STATE_EVENTS:
-            uow.reports.put_campaign(data, now())
-        elif event["type"] in EXPENSE_EVENTS:  # C3/R1: expenses count in the campaign's cost
-            sign = 1 if event["type"] == "campaign.expense_recorded" else -1
-            uow.reports.add(data["campaign_id"], "money", "expenses", sign * Decimal(data["amount"]))
-    return handle_once(uow, event, "reporting.on_campaign_event", effect)
-
-
-def _project_lead_event(event, reports, moment):
-    """What one lead event changes: [(campaign_id, dimension, key, delta), …]."""
-    data = event["data"]
-    campaign_id = data.get("campaign_id")
-    if not campaign_id or not event["type"].startswith("lead."):
-        return []  # activity.* and opportunity.* carry their own id in data.id, not a lead's
-    assigned = bool(data.get("assignees"))
-    deltas = []
-    # The first event of a lead to arrive counts it, whatever its type (order-tolerant).
-    if reports.add_lead({"id": data["id"], "campaign_id": campaign_id,
-                         "status": data.get("status") or "raw", "source": data.get("source"),
-                         "assigned": "1" if assigned else "0", "updated_at": moment}):
-        deltas += [("leads", "total", 1), ("status", data.get("status") or "raw", 1),
-                   ("source", data.get("source") or "unknown", 1)]
-        if assigned:
-            deltas.append(("leads", "assigned", 1))
-    elif assigned and reports.mark_assigned(data["id"], moment):
-        deltas.append(("leads", "assigned", 1))
-    return [(campaign_id, *delta) for delta in deltas]
-
-
-def _add_up(reports, deltas):
-    totals = {}
-    for campaign_id, dimension, key, delta in deltas:
-        totals[(campaign_id, dimension, key)] = totals.get((campaign_id, dimension, key), 0) + delta
-    by_campaign = {}
-    for (campaign_id, dimension, key), delta in totals.items():
-        by_campaign.setdefault(campaign_id, []).append((dimension, key, delta))
-    for campaign_id, rows in by_campaign.items():
-        reports.add_many(campaign_id, rows)
+    return bool(project_events([event], uow, "reporting.on_campaign_event"))
 
 
 def on_lead_event(event, uow):
-    """Count each lead once by status and source, and once as assigned (order-tolerant)."""
-    return bool(on_lead_events([event], uow))
+    return bool(project_events([event], uow, "reporting.on_lead_event"))
 
 
 def on_lead_events(events, uow):
-    """A batch of lead events in one transaction; each counted at most once (R2)."""
-    deltas = []
-    moment = now()
-    fresh = handle_each_once(uow, events, "reporting.on_lead_event",
-                             lambda event: deltas.extend(_project_lead_event(event, uow.reports, moment)),
-                             finish=lambda: _add_up(uow.reports, deltas))
-    return fresh
+    return project_events(events, uow, "reporting.on_lead_event")
+
+
+def rebuild(uow, batch=REBUILD_BATCH):
+    """R6: empty the projections and replay every kept event into them, in one transaction
+    (live events wait for it, then carry on). Returns counts and the time taken."""
+    started = time.monotonic()
+    replayed, last = 0, 0
+    with uow:
+        uow.reports.clear_projections()
+        projector = Projector(uow.reports)
+        while True:
+            rows = uow.reports.stored_events(last, batch)
+            if not rows:
+                break
+            for seq, payload in rows:
+                projector.apply(envelope.parse(payload))
+                last = seq
+            projector.flush()
+            replayed += len(rows)
+        uow.commit()
+    return {"replayed": replayed, "seconds": round(time.monotonic() - started, 3)}
+
+
+def _family(uow, campaign_id):
+    """The campaign's descendants, level by level (a parent cycle cannot loop)."""
+    seen, level = [campaign_id], [campaign_id]
+    while level:
+        level = [c for c in uow.reports.children(level) if c not in seen]
+        seen += level
+    return seen
 
 
 def get_campaign_report(campaign_id, uow):
-    """R1. A campaign reporting has seen no event of (neither itself nor a lead) is unknown."""
+    """R1. A campaign reporting has seen no event of (neither itself nor a lead) is unknown. A parent
+    campaign also shows its children and the roll-up of itself with all its descendants."""
     with uow:
         campaign = uow.reports.campaign(campaign_id)
         counts = uow.reports.counts(campaign_id)
-        if campaign is None and not counts:
+        if (campaign is None and not counts) or (campaign and campaign["deleted"] == "1"):
             raise NotFound(f"No report for campaign {campaign_id}.", {"campaign_id": campaign_id})
         campaign = campaign or {"id": campaign_id, "updated_at": None}  # its own event is late
-        changed = [t for t in (campaign["updated_at"], uow.reports.last_change(campaign_id)) if t]
-    campaign["updated_at"] = iso(max(changed)) if changed else None
-    return campaign_report(campaign, counts)
+        family = _family(uow, campaign_id)
+        if len(family) > 1:
+            rows = [uow.reports.campaign(c) for c in family]
+            counts_by_id = uow.reports.counts_of(family)
+    campaign["updated_at"] = iso(campaign["updated_at"])
+    report = model.campaign_report(campaign, counts)
+    report["parent_id"] = campaign.get("parent_id")
+    if len(family) > 1:
+        for row in rows:
+            row["updated_at"] = iso(row["updated_at"])
+        direct = [r for r in rows if r["parent_id"] == campaign_id]
+        report["children"] = [model.summary(model.campaign_report(r, counts_by_id.get(r["id"], {})))
+                              for r in direct]
+        report["rollup"] = model.rollup(campaign, rows, counts_by_id)
+    return report
+
+
+def list_campaign_reports(uow, sort="-roi", limit=None, cursor=None):
+    """R1/R5: every campaign's headline figures, sorted (`roi`, `name`, `won`, `cost`, `leads`,
+    `updated_at`; `-` for descending), paged by offset."""
+    if sort.lstrip("-") not in model.SORTABLE:
+        raise Invalid("Unknown sort.", {"sort": f"One of: {', '.join(model.SORTABLE)} (prefix - to reverse)."})
+    limit = min(int(limit or 100), 1000)
+    offset = _offset(cursor)
+    with uow:
+        rows = uow.reports.campaign_rows()
+        counts = uow.reports.counts_of()
+    lines = []
+    for row in rows:
+        row["updated_at"] = iso(row["updated_at"])
+        lines.append(model.summary(model.campaign_report(row, counts.get(row["id"], {}))))
+    lines = model.sort_summaries(lines, sort)
+    page = lines[offset:offset + limit]
+    more = offset + limit < len(lines)
+    return {"items": page, "next_cursor": str(offset + limit) if more else None}
+
+
+def _offset(cursor):
+    try:
+        offset = int(cursor or 0)
+    except ValueError:
+        offset = -1
+    if offset < 0:
+        raise Invalid("Not a valid cursor.", {"cursor": "Not a cursor from a previous page."})
+    return offset
+
+
+def get_sales_report(uow, campaign_id=None):
+    """R3: per person and per pool, for one campaign or overall."""
+    with uow:
+        leads = [(r.owner_id, r.pool_id, r.assignees) for r in uow.reports.leads_of(campaign_id)]
+        return model.sales(leads, uow.reports.person_counts(campaign_id), campaign_id)
+
+
+def get_funnel_report(uow, campaign_id=None):
+    """R4: lead → usable → opportunity → won, for one campaign or overall."""
+    with uow:
+        leads = [(r.id, r.created_at, r.usable_at) for r in uow.reports.leads_of(campaign_id)]
+        times = uow.reports.opportunity_times(campaign_id)
+    return model.funnel(leads, times, campaign_id)
+
+
+def export_campaign_report(campaign_id, uow):
+    """R5: the campaign report as CSV (metric, value), UTF-8 with BOM."""
+    return model.to_csv(["metric", "value"], model.flatten(get_campaign_report(campaign_id, uow)))
+
+
+def projection_stats(uow):
+    """For the operators (P4): how many events were projected and the latest one's time."""
+    with uow:
+        count, last = uow.reports.event_stats()
+    return {"events": count, "last_event_at": iso(last)}

@@ -23,9 +23,10 @@ def test_the_report_adds_up_to_the_cent_R1_C5():
     report = campaign_report(CAMPAIGN, COUNTS)
 
     assert report["campaign_id"] == "C1"
-    assert report["cost"] == {"budget": "10000.00", "expenses": "1200.10", "effort_hours": 12.5,
-                              "effort_cost": "833.33", "total": "2033.43"}
-    assert report["revenue"] == {"expected": "50000.00", "won": "30000.00"}
+    assert report["cost"] == {"budget": "10000.00", "expenses": "1200.10", "expense_entries": "1200.10",
+                              "activity_costs": "0.00", "effort_hours": 12.5, "effort_cost": "833.33",
+                              "total": "2033.43", "budget_used": 0.2033}
+    assert report["revenue"] == {"expected": "50000.00", "won": "30000.00", "won_vs_expected": 0.6}
     assert report["opportunities"] == {"open": 2, "won": 1, "lost": 1, "pipeline": "12345.60"}
     assert report["roi"] == 13.7534  # (30000 − 2033.43) / 2033.43
     assert report["cost_per_lead"] == "254.18"  # 2033.43 / 8 = 254.17875
@@ -38,7 +39,8 @@ def test_leads_are_shown_by_status_and_source_without_empty_buckets_R1():
     report = campaign_report(CAMPAIGN, COUNTS)
 
     assert report["leads"] == {"total": 8, "by_status": {"raw": 5, "usable": 1, "converted": 2},
-                               "by_source": {"trade_show": 6, "web_form": 2}, "assigned": 3}
+                               "by_source": {"trade_show": 6, "web_form": 2}, "assigned": 3,
+                               "deleted": 0, "merged": 0}
     assert report["responses"] == {"accepted": 2, "not_accepted": 0, "not_reached": 1}
 
 
@@ -59,9 +61,10 @@ def test_a_loss_is_a_negative_roi():
 def test_an_empty_campaign_has_zeros_and_no_ratios_R1():
     report = campaign_report({"id": "C9"}, {})
 
-    assert report["leads"] == {"total": 0, "by_status": {}, "by_source": {}, "assigned": 0}
+    assert report["leads"] == {"total": 0, "by_status": {}, "by_source": {}, "assigned": 0, "deleted": 0,
+                               "merged": 0}
     assert report["opportunities"] == {"open": 0, "won": 0, "lost": 0, "pipeline": "0.00"}
-    assert report["revenue"] == {"expected": "0.00", "won": "0.00"}
+    assert report["revenue"] == {"expected": "0.00", "won": "0.00", "won_vs_expected": None}
     assert report["cost"]["budget"] == "0.00"
     assert (report["roi"], report["cost_per_lead"], report["cost_per_won"], report["conversion_rate"]) == \
         (None, None, None, None)
@@ -86,3 +89,11 @@ def test_half_a_cent_rounds_up_as_money_does():
                                           (Decimal("-0.005"), "-0.01"), (1234567, "1234567.00")])
 def test_money_is_a_two_decimal_string(value, shown):
     assert money(value) == shown
+
+
+def test_expenses_are_the_entries_plus_the_costs_of_activities_R1():
+    report = campaign_report(CAMPAIGN, {("money", "expenses"): Decimal("100.00"),
+                                        ("money", "activity_cost"): Decimal("12.50")})
+
+    assert (report["cost"]["expenses"], report["cost"]["expense_entries"], report["cost"]["activity_costs"]) == \
+        ("112.50", "100.00", "12.50")

@@ -13,7 +13,7 @@ def service(uow):
 
 
 def test_events_received_by_the_entrypoints_show_in_the_report_R2(service):
-    service.on_campaign_event(envelope.new_event("campaign.created", {"id": "C1", "budget": "300.00"}))
+    service.on_campaign_event([envelope.new_event("campaign.created", {"id": "C1", "budget": "300.00"})])
     created = envelope.new_event("lead.created", {"id": "L1", "campaign_id": "C1", "source": "web_form"})
     other = envelope.new_event("lead.created", {"id": "L2", "campaign_id": "C1", "source": "import"})
     service.on_lead_event([created, created, other])  # lead events arrive in batches
