@@ -7,6 +7,7 @@ import pytest
 
 from tests.events import Subscriber
 from tests.scenario import campaign_with_rule, new_lead, wait_assigned, wait_report_total
+from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +48,14 @@ def test_a_new_lead_is_assigned_by_the_campaign_rule_and_counted_in_the_report(m
         assert created["properties"].delivery_mode == 2  # persistent
         assigned = subscriber.wait_for(lambda e: e["routing_key"] == "lead.assigned")[0]["body"]
         assert assigned["actor_id"] == admin_id and assigned["correlation_id"] == body["correlation_id"]
+
+        # A8: a lead the rule does not match stays with its owner, flagged unassigned: a filter, a count
+        elsewhere = new_lead(api, campaign["id"], n=1, city="Beijing")
+        wait_for(lambda: [d["matched"] for d in api.ok("GET", f"/leads/{elsewhere['id']}/assignment-log")["items"]]
+                 == [False], message="the rule's decision not to take the Beijing lead")
+        assert [l["id"] for l in api.ok("GET", "/leads", params={"unassigned": "true"})["items"]] == [elsewhere["id"]]
+        report = wait_report_total(api, campaign["id"], 2)
+        assert (report["leads"]["assigned"], report["leads"]["unassigned"]) == (1, 1)
     finally:
         subscriber.close()
 

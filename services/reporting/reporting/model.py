@@ -37,7 +37,9 @@ def campaign_report(campaign: dict, counts: dict) -> dict:
         "campaign_id": campaign["id"],
         "name": campaign.get("name"),
         "leads": {"total": total, "by_status": by_status, "by_source": by_source,
-                  "assigned": counts.get(("leads", "assigned"), 0), "deleted": counts.get(("leads", "deleted"), 0),
+                  "assigned": counts.get(("leads", "assigned"), 0),
+                  "unassigned": counts.get(("leads", "unassigned"), 0),
+                  "deleted": counts.get(("leads", "deleted"), 0),
                   "merged": counts.get(("leads", "merged"), 0)},
         "responses": {key: counts.get(("responses", key), 0)
                       for key in ("accepted", "not_accepted", "not_reached")},

@@ -172,8 +172,11 @@ class Projector:
             return []
         if fact.get("gone"):
             return [("leads", fact["gone"])]  # C7: out of the counts; its effort stays
-        return [("leads", "total"), ("status", fact.get("status") or "raw"),
-                ("source", fact.get("source") or "unknown")]
+        buckets = [("leads", "total"), ("status", fact.get("status") or "raw"),
+                   ("source", fact.get("source") or "unknown")]
+        if not fact.get("assignees"):
+            buckets.append(("leads", "unassigned"))  # A8: no rule or person took it (yet)
+        return buckets
 
     # -- activities: effort and its cost (C4, C7) ----------------------------------------------------
     def _activity(self, event, data, at):

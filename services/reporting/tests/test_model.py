@@ -39,7 +39,7 @@ def test_leads_are_shown_by_status_and_source_without_empty_buckets_R1():
     report = campaign_report(CAMPAIGN, COUNTS)
 
     assert report["leads"] == {"total": 8, "by_status": {"raw": 5, "usable": 1, "converted": 2},
-                               "by_source": {"trade_show": 6, "web_form": 2}, "assigned": 3,
+                               "by_source": {"trade_show": 6, "web_form": 2}, "assigned": 3, "unassigned": 0,
                                "deleted": 0, "merged": 0}
     assert report["responses"] == {"accepted": 2, "not_accepted": 0, "not_reached": 1}
 
@@ -61,7 +61,7 @@ def test_a_loss_is_a_negative_roi():
 def test_an_empty_campaign_has_zeros_and_no_ratios_R1():
     report = campaign_report({"id": "C9"}, {})
 
-    assert report["leads"] == {"total": 0, "by_status": {}, "by_source": {}, "assigned": 0, "deleted": 0,
+    assert report["leads"] == {"total": 0, "by_status": {}, "by_source": {}, "assigned": 0, "unassigned": 0, "deleted": 0,
                                "merged": 0}
     assert report["opportunities"] == {"open": 0, "won": 0, "lost": 0, "pipeline": "0.00"}
     assert report["revenue"] == {"expected": "0.00", "won": "0.00", "won_vs_expected": None}

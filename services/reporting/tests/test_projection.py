@@ -107,7 +107,7 @@ def test_a_whole_campaign_adds_up_to_the_cent_R1_C4_C5_C7(uow):
     # effort: A 2h×120 + B 1.5h×80 + C 1h×50 (default) + B 3h×80 + A 1h×150 (after the raise) = 800.00
     assert report["cost"] == EXPECTED_COST
     assert report["leads"] == {"total": 2, "by_status": {"converted": 1, "raw": 1}, "by_source": {"trade_show": 2},
-                               "assigned": 1, "deleted": 1, "merged": 0}
+                               "assigned": 1, "unassigned": 1, "deleted": 1, "merged": 0}
     assert report["responses"] == {"accepted": 1, "not_accepted": 0, "not_reached": 0}
     assert report["opportunities"] == {"open": 0, "won": 1, "lost": 1, "pipeline": "0.00"}
     assert report["revenue"] == {"expected": "50000.00", "won": "230000.50", "won_vs_expected": 4.6}
