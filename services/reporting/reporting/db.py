@@ -5,8 +5,7 @@ from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Tabl
 
 from functools import lru_cache
 
-from crmkit import envelope
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables, upsert_add
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, insert_ignore_statement, messaging_tables, upsert_add
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -124,16 +123,6 @@ _RATES = select(rates.c.valid_from, rates.c.rate).where(rates.c.user_id == bindp
 
 
 @lru_cache(maxsize=None)
-def _insert_or_ignore(dialect, table):
-    """INSERT that skips a row whose key exists, built once and cacheable by SQLAlchemy (the
-    on_conflict_do_nothing form has no cache key on SQLite and is compiled again on every call)."""
-    if dialect == "sqlite":
-        return insert(table).prefix_with("OR IGNORE")
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    return pg_insert(table).on_conflict_do_nothing()
-
-
-@lru_cache(maxsize=None)
 def _update_fact(table, columns):
     return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
 
@@ -150,7 +139,7 @@ class ReportRepository:
     def keep_events(self, rows):
         """Store consumed events [{event_id, type, occurred_at, payload}]; repeats are ignored."""
         if rows:
-            self.session.execute(_insert_or_ignore(self.session.dialect.name, events), rows)
+            self.session.execute(insert_ignore_statement(self.session.dialect.name, events), rows)
 
     def stored_events(self, after_seq, limit):
         return self.session.execute(select(events.c.seq, events.c.payload).where(events.c.seq > after_seq)
@@ -271,9 +260,3 @@ class ReportRepository:
 class ReportingUnitOfWork(SqlUnitOfWork):
     def start(self):
         self.reports = ReportRepository(self.session)
-
-    def first_time(self, event_id, handler) -> bool:
-        """The inbox's insert-or-ignore, with a statement SQLAlchemy caches (R2: thousands a second)."""
-        return self.session.execute(_insert_or_ignore(self.session.dialect.name, self._inbox), {
-            "event_id": event_id, "handler": handler, "processed_at": envelope.now()}).rowcount == 1
-
