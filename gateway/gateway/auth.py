@@ -5,7 +5,10 @@ from flask import current_app, g, request
 
 from .errors import ApiError
 
-PUBLIC = {"health.health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static"}
+# Public without a token: API.md's list, plus /metrics (as scrapers expect) and the shells of the
+# dashboard and operators' pages (their data needs a token).
+PUBLIC = frozenset({"health.health", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "static",
+                    "metrics.metrics", "ops.ops_page", "dashboard.dashboard"})
 PUBLIC_PREFIXES = ("intake.",)
 ROLES = ("admin", "marketing_director", "marketing_member", "market_manager", "market_member",
          "sales_manager", "sales_member")

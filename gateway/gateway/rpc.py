@@ -9,6 +9,7 @@ timeout. Requests are `mandatory`: a service with no queue comes back at once as
 unavailable instead of as a timeout.
 """
 import json
+from decimal import Decimal
 import logging
 import queue
 import socket
@@ -25,6 +26,15 @@ from crmkit.publish import amqp_connection
 log = logging.getLogger(__name__)
 
 RPC_EXCHANGE = "nameko-rpc"
+
+
+def to_wire(value):
+    """What marshmallow loads but JSON lacks: decimals travel as text ("12.50"), dates as ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} cannot travel over RPC")
 
 
 class ServiceUnavailable(Exception):
@@ -66,7 +76,7 @@ class RpcChannel:
         correlation_id = uuid.uuid4().hex
         headers = {f"nameko.{key}": value for key, value in context.items() if value is not None}
         headers["nameko.call_id_stack"] = [f"gateway.{correlation_id}"]
-        body = json.dumps({"args": list(args), "kwargs": kwargs}, ensure_ascii=False)
+        body = json.dumps({"args": list(args), "kwargs": kwargs}, ensure_ascii=False, default=to_wire)
         self._waiting, self._reply = correlation_id, None
         self.channel.basic_publish(
             amqp.Message(body.encode("utf-8"), content_type="application/json", content_encoding="utf-8",

@@ -1,5 +1,7 @@
 """Activities, conversion, opportunities and lead deletion in the gateway alone (a fake RPC pool, no
 broker): what reaches the lead service (money as strings, dates as ISO text) and bad input → 4xx."""
+import json
+
 import pytest
 
 from crmkit.errors import Conflict
@@ -7,6 +9,7 @@ from crmkit.migrations import upgrade
 from gateway import MIGRATIONS
 from gateway.app import create_app
 from gateway.config import GatewaySettings
+from gateway.rpc import to_wire
 
 AUTH = {"Authorization": "Bearer t0k3n"}
 MEETING = {"type": "meeting", "subject": "技术交流", "effort_hours": 2.5}
@@ -17,7 +20,7 @@ class FakeRpc:
         self.calls = []
 
     def call(self, service, method, *args, context=None, **kwargs):
-        self.calls.append((method, args))
+        self.calls.append((method, tuple(json.loads(json.dumps(args, default=to_wire)))))  # as on the wire
         if args and args[0] == "closed":
             raise Conflict("The opportunity is won; it changes no more.")
         return {"items": [], "next_cursor": None} if method.startswith("list_") else {"id": "X"}

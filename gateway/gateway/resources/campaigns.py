@@ -16,11 +16,6 @@ blp = Blueprint("campaigns", __name__, url_prefix="/api/v1/campaigns",
 CREATORS = ("admin", "marketing_director", "marketing_member", "market_manager")
 
 
-def _json(data):
-    return {k: (str(v) if k in ("budget", "expected_revenue", "amount") and v is not None else
-                v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items()}
-
-
 @blp.route("", methods=["POST"])
 @blp.arguments(CampaignIn)
 @blp.response(201)
@@ -29,7 +24,7 @@ def create_campaign(data):
     require_role(*CREATORS)
     if data.get("owner_id"):
         check_users([data["owner_id"]])
-    return rpc("campaign", "create_campaign", _json(data))
+    return rpc("campaign", "create_campaign", data)
 
 
 @blp.route("", methods=["GET"])
@@ -38,7 +33,7 @@ def list_campaigns(args):
     """The campaigns the caller owns or takes part in (all of them for admins and marketing
     directors), newest first. `date_from`/`date_to` keep campaigns whose dates overlap the range."""
     limit, cursor = args.pop("limit", None), args.pop("cursor", None)
-    return rpc("campaign", "list_campaigns", _json(args), limit, cursor)
+    return rpc("campaign", "list_campaigns", args, limit, cursor)
 
 
 @blp.route("/<campaign_id>", methods=["GET"])
@@ -53,7 +48,7 @@ def update_campaign(data, campaign_id):
     a parent that would close a cycle → 422."""
     if data.get("owner_id"):
         check_users([data["owner_id"]])
-    return rpc("campaign", "update_campaign", campaign_id, _json(data))
+    return rpc("campaign", "update_campaign", campaign_id, data)
 
 
 @blp.route("/<campaign_id>", methods=["DELETE"])
@@ -69,7 +64,7 @@ def delete_campaign(campaign_id):
 @blp.response(201)
 def record_expense(data, campaign_id):
     """C3: an explicit cost (amount > 0, category, date, note, optional lead)."""
-    return rpc("campaign", "record_expense", campaign_id, _json(data))
+    return rpc("campaign", "record_expense", campaign_id, data)
 
 
 @blp.route("/<campaign_id>/expenses", methods=["GET"])

@@ -16,10 +16,6 @@ def check_users(user_ids):
         raise ApiError(422, "Unknown user.", {"user_id": f"No such user: {', '.join(sorted(missing))}."})
 
 
-def _json(data):
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in data.items()}
-
-
 @blp.route("", methods=["POST"])
 @blp.arguments(LeadIn)
 @blp.response(201)
@@ -64,7 +60,7 @@ def patch_lead(data, lead_id):
     of its team."""
     if data.get("owner_id"):
         check_users([data["owner_id"]])
-    return checked("patch_lead", lead_id, _json(data))
+    return checked("patch_lead", lead_id, data)
 
 
 @blp.route("/<lead_id>/permissions", methods=["GET"])
@@ -87,7 +83,7 @@ def set_status(data, lead_id):
 @blp.response(201)
 def record_response(data, lead_id):
     """L7: accepted, not_accepted or not_reached, with a note and a time (default now)."""
-    return checked("record_response", lead_id, _json(data))
+    return checked("record_response", lead_id, data)
 
 
 @blp.route("/<lead_id>/responses", methods=["GET"])

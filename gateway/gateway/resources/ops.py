@@ -4,13 +4,11 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from .. import auth
 from ..auth import context, require_role
 from ..metrics import service_snapshot
 from .health import SERVICES
 
 blp = Blueprint("ops", __name__, url_prefix="/api/v1/ops", description="Operations (admin)")
-auth.PUBLIC.update({"ops.ops_page", "dashboard.dashboard"})  # pages only: their data needs a token
 
 
 class ReplayIn(Schema):

@@ -5,7 +5,6 @@ Money is a decimal string or number with 2 decimals (0 to 999999999999) and come
 effort hours are numbers, more than 0 and at most 24. Who may do what is the lead service's call.
 """
 from datetime import timezone
-from decimal import Decimal
 
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -97,17 +96,6 @@ class OpportunityFilters(Paging):
     status = fields.String(validate=validate.OneOf(("open", "won", "lost")))
 
 
-def _plain(value):
-    """What marshmallow loaded, as RPC can carry it: decimals as strings, dates as ISO text."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
 def _listed(method, args):
     """A filtered list: the query's filters, then its page."""
     limit, cursor = args.pop("limit", None), args.pop("cursor", None)
@@ -122,7 +110,7 @@ def _listed(method, args):
 def log_activity(data, lead_id):
     """Log work done on the lead, with its effort in hours (L12); it counts for the lead's campaign
     (C4). The lead's owner, its assignees, admins and marketing directors."""
-    return rpc("lead", "log_activity", lead_id, _plain(data))
+    return rpc("lead", "log_activity", lead_id, data)
 
 
 @blp.route("/<lead_id>/activities", methods=["GET"])
@@ -139,7 +127,7 @@ def convert(data, lead_id):
     """Convert a raw, usable or working lead (else 409) into an account and 1 to 20 opportunities,
     each keeping the lead, its campaign and pool (L10); the lead becomes `converted` (final).
     The owner, an assignee who may edit a section, admins and marketing directors."""
-    return rpc("lead", "convert_lead", lead_id, _plain(data))
+    return rpc("lead", "convert_lead", lead_id, data)
 
 
 @blp.route("/<lead_id>", methods=["DELETE"])
@@ -177,21 +165,21 @@ def get_opportunity(opportunity_id):
 def update_opportunity(data, opportunity_id):
     """Amount, stage, probability, expected close; a won or lost opportunity → 409. Its owner, the
     lead's owner, admins, marketing directors and sales managers."""
-    return rpc("lead", "update_opportunity", opportunity_id, _plain(data))
+    return rpc("lead", "update_opportunity", opportunity_id, data)
 
 
 @opportunities_blp.route("/<opportunity_id>/won", methods=["POST"])
 @opportunities_blp.arguments(WonIn, required=False)
 def win(data, opportunity_id):
     """Won (final), for `amount` or else the opportunity's amount; it counts for the campaign (L11)."""
-    return rpc("lead", "win_opportunity", opportunity_id, _plain(data or {}))
+    return rpc("lead", "win_opportunity", opportunity_id, data or {})
 
 
 @opportunities_blp.route("/<opportunity_id>/lost", methods=["POST"])
 @opportunities_blp.arguments(LostIn)
 def lose(data, opportunity_id):
     """Lost (final), with a reason."""
-    return rpc("lead", "lose_opportunity", opportunity_id, _plain(data))
+    return rpc("lead", "lose_opportunity", opportunity_id, data)
 
 
 @accounts_blp.route("/<account_id>", methods=["GET"])

@@ -206,9 +206,10 @@ def get_lead(lead_id, uow, ctx):
     lead it was merged into (L14)."""
     with uow:
         lead = uow.leads.get(lead_id)
-        if lead is None and uow.leads.merged_into(lead_id):
-            raise NotFound(f"Lead {lead_id} was merged into {uow.leads.merged_into(lead_id)}.",
-                           {"lead_id": lead_id, "merged_into": uow.leads.merged_into(lead_id)})
+        survivor = uow.leads.merged_into(lead_id) if lead is None else None
+        if survivor:
+            raise NotFound(f"Lead {lead_id} was merged into {survivor}.",
+                           {"lead_id": lead_id, "merged_into": survivor})
         _readable(lead, lead_id, uow, ctx)
         return lead.to_dict()
 

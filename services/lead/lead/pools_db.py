@@ -1,5 +1,5 @@
 """The pool tables' repository (L9); the tables themselves are in lead.db."""
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import and_, exists, func, insert, select, update
 
@@ -91,8 +91,7 @@ class PoolRepository:
 
 
 def _aware(moment):
-    from datetime import timezone
-
+    """SQLite hands back naive datetimes; we store UTC."""
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=timezone.utc)
