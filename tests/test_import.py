@@ -3,6 +3,7 @@ headers, a bad row and duplicates gives the right totals and row errors; the goo
 campaign and its rule assigns them like any new lead."""
 import pytest
 
+from tests.events import Subscriber, publish
 from tests.scenario import campaign_with_rule, new_lead, wait_assigned
 from tests.support import wait_for
 
@@ -25,9 +26,11 @@ def upload(api, campaign_id, content, **fields):
 
 def test_a_gbk_csv_with_a_bad_row_and_duplicates_lands_its_good_rows_and_assigns_them_L13(make_stack, tmp_path,
                                                                                           capsys):
-    api = make_stack().api
+    stack = make_stack()
+    api = stack.api
     campaign, rule, [sales] = campaign_with_rule(api)
     stored = new_lead(api, campaign["id"])  # li0@example.cn
+    subscriber = Subscriber(stack.env["AMQP_URI"], "lead.events", ("lead.#",))
     member, as_member = api.user("importer", roles=["marketing_member"])
     _, as_sales = api.user("seller", roles=["sales_member"])
 
@@ -56,6 +59,31 @@ def test_a_gbk_csv_with_a_bad_row_and_duplicates_lands_its_good_rows_and_assigns
     [decision] = api.ok("GET", f"/leads/{leads['王五']['id']}/assignment-log")["items"]
     assert (decision["rule_id"], decision["matched"]) == (rule["id"], True)
     assert api.ok("GET", f"/leads/{stored['id']}")["contact"]["name"] == stored["contact"]["name"]  # skipped, untouched
+
+    # A chunk's lead.created events travel packed, one message for the chunk, each inner event as it
+    # would travel alone; the bulk assignment's lead.assigned too. Delivered again, nothing happens twice.
+    try:
+        [packed] = subscriber.wait_for(lambda e: e["routing_key"] == "lead.created.batch")
+        subscriber.wait_for(lambda e: e["routing_key"].startswith("lead.assigned"))
+    finally:
+        subscriber.close()
+    inner = packed["body"]["data"]["events"]
+    assert packed["body"]["type"] == "lead.created.batch" and packed["body"]["data"]["count"] == 2
+    assert {e["type"] for e in inner} == {"lead.created"}
+    assert sorted(e["data"]["id"] for e in inner) == sorted(lead["id"] for lead in leads.values())
+    assert {e["data"]["contact"]["name"] for e in inner} == {"张三", "王五"}  # Chinese intact
+    for _ in range(2):
+        publish(stack.env["AMQP_URI"], "lead.events", "lead.created.batch", packed["body"], packed["body"]["event_id"])
+    marker = new_lead(api, campaign["id"], n=9)  # travels behind the repeats
+    wait_assigned(api, marker["id"])
+    wait_for(lambda: api.ok("GET", f"/reports/campaigns/{campaign['id']}")["leads"]["assigned"] == 4, 30,
+             message="the marker counted")
+    report = api.ok("GET", f"/reports/campaigns/{campaign['id']}")
+    assert (report["leads"]["total"], report["leads"]["assigned"]) == (4, 4)
+    for lead in leads.values():
+        assert [h["action"] for h in api.ok("GET", f"/leads/{lead['id']}/history")["items"]] == ["created", "assigned"]
+        assert len(api.ok("GET", f"/leads/{lead['id']}/assignment-log")["items"]) == 1
+    assert api.ok("GET", "/health")["dead_letters"] == 0
 
     # The CLI does the same from a file, with a progress bar (UTF-8 with BOM this time).
     from lead import import_file

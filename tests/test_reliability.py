@@ -171,3 +171,39 @@ def _try_new_lead(api, campaign_id):
     response = api.post("/leads", json={"campaign_id": campaign_id, "contact": {"name": "after restart"},
                                         "company": {"name": "重启后", "city": "Shanghai"}})
     return response.json() if response.status_code == 201 else None
+
+
+def test_a_packed_message_reaches_a_one_event_at_a_time_consumer_and_a_repeat_changes_nothing(make_stack):
+    """Packed events (crmkit.envelope.pack) on a consumer that takes one event per worker: each inner
+    event runs once, in order; the message delivered twice adds nothing."""
+    from crmkit import envelope as envelopes
+
+    stack = make_stack()
+    api = stack.api
+    uri = stack.env["AMQP_URI"]
+    cid = api.ok("POST", "/campaigns", json={"name": "打包事件", "type": "trade_show", "budget": "5000"})["id"]
+    wait_for(lambda: api.get(f"/reports/campaigns/{cid}").status_code == 200, 30, message="the campaign reported")
+    stack.stop_process("reporting")
+    subscriber = Subscriber(uri, "campaign.events", ("campaign.expense_recorded",))
+    try:
+        for amount in ("100.10", "200.20"):
+            api.ok("POST", f"/campaigns/{cid}/expenses", status=201, json={"amount": amount, "category": "展位费"})
+        recorded = [e["body"] for e in wait_for(lambda: len(subscriber.drain()) == 2 and subscriber.events, 20,
+                                                message="both expense events")]
+    finally:
+        subscriber.close()
+    connection = pika.BlockingConnection(pika.URLParameters(uri))
+    connection.channel().queue_purge("reporting.on_campaign_event")  # only the packed copy will arrive
+    connection.close()
+
+    [packed] = envelopes.pack(recorded, 500)
+    for _ in range(2):
+        publish(uri, "campaign.events", "campaign.expense_recorded.batch", packed, packed["event_id"])
+    stack.start_service("reporting")
+    stack.wait_healthy()
+
+    wait_for(lambda: api.ok("GET", f"/reports/campaigns/{cid}")["cost"]["expenses"] == "300.30", 30,
+             message="both expenses in the report")
+    time.sleep(1.0)  # the repeat has had time to arrive
+    assert api.ok("GET", f"/reports/campaigns/{cid}")["cost"]["expenses"] == "300.30"
+    assert dead_letters(api) == 0

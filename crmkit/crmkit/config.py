@@ -29,6 +29,7 @@ class Settings:
     retry_base_delay: float
     queue_type: str
     outbox_stale_after: float
+    event_pack_max: int = 500
 
     @classmethod
     def from_env(cls, service: str) -> "Settings":
@@ -43,6 +44,7 @@ class Settings:
             retry_base_delay=float(env.get("CRM_RETRY_BASE_DELAY", "1.0")),
             queue_type=env.get("CRM_QUEUE_TYPE", "classic"),
             outbox_stale_after=float(env.get("CRM_OUTBOX_STALE_AFTER", "30")),
+            event_pack_max=max(1, int(env.get("CRM_EVENT_PACK_MAX", "500"))),
         )
 
     def nameko_config(self) -> dict:

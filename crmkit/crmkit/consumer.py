@@ -68,40 +68,59 @@ class ReliableEventConsumer(Consumer):
         super().stop()
         self.publisher.close()
 
-    def _event_or_park(self, body, message):
-        """The envelope, or None once a message that is not one has been parked."""
+    def _events_or_park(self, body, message):
+        """The envelope as a list, or a packed envelope's inner events this subscription wants
+        (envelope.unpack; maybe none); None once a message that is not an event has been parked."""
         try:
-            return envelope.parse(message.body if body is None else body)
+            return envelope.unpack(envelope.parse(message.body if body is None else body),
+                                   self.subscription.routing_keys)
         except envelope.MalformedEvent as exc:
             self._park(message, f"MalformedEvent: {exc}")
             return None
 
     def handle_message(self, body, message):
-        event = self._event_or_park(body, message)
-        if event is None:
+        events = self._events_or_park(body, message)
+        if events is None:
             return
+        if not events:  # a packed message with nothing for this subscription
+            self.queue_consumer.ack_message(message)
+            return
+        self._run_each(events, message)
+
+    @staticmethod
+    def _context(event):
         context_data = {
             "user_id": event.get("actor_id"),
             "correlation_id": event.get("correlation_id") or event["event_id"],
             "causation_id": event["event_id"],
             "channel": "event",
         }
-        context_data = {k: v for k, v in context_data.items() if v}
+        return {k: v for k, v in context_data.items() if v}
+
+    def _run_each(self, events, message):
+        """One worker per event, one after another (a packed message holds several); the message
+        is acked after the last, or retried whole after a failure (the inbox skips those done)."""
+        event, rest = events[0], events[1:]
+
+        def handle_result(worker_ctx, result=None, exc_info=None):
+            if exc_info is not None and not isinstance(exc_info[1], AlreadyProcessed):
+                self._failed(message, exc_info)
+                return result, exc_info
+            if rest:  # from a thread of its own: this worker still holds its slot in the pool
+                self.container.spawn_managed_thread(partial(self._run_each, rest, message),
+                                                    identifier="packed-events")
+            else:
+                self.queue_consumer.ack_message(message)
+            return result, None
+
         try:
-            self.container.spawn_worker(self, (event,), {}, context_data=context_data,
-                                        handle_result=partial(self.handle_result, message))
+            self.container.spawn_worker(self, (event,), {}, context_data=self._context(event),
+                                        handle_result=handle_result)
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
 
     def handle_undecodable(self, message, exc):
         self._park(message, f"MalformedEvent: the body cannot be decoded: {exc}")
-
-    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
-        if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
-            self.queue_consumer.ack_message(message)
-            return result, None
-        self._failed(message, exc_info)
-        return result, exc_info
 
     def _failed(self, message, exc_info):
         """Retry later with a growing delay, or park after the last attempt; then ack."""
@@ -140,7 +159,8 @@ class ReliableEventConsumer(Consumer):
 
 class BatchEventConsumer(ReliableEventConsumer):
     """Like ReliableEventConsumer, but the handler gets a list of events: up to `max_batch`
-    gathered for at most `max_wait` seconds, handled by one worker in one transaction.
+    (or the events of one packed message, however many) gathered for at most `max_wait`
+    seconds, handled by one worker in one transaction.
 
     If a batch fails, each of its messages takes the retry path on its own; a retried
     message is then handled alone, so a poison event is found and parked without
@@ -155,17 +175,22 @@ class BatchEventConsumer(ReliableEventConsumer):
     def setup(self):
         super().setup()
         self._pending = []
+        self._pending_events = 0
         self._timer = None
 
     def handle_message(self, body, message):
-        event = self._event_or_park(body, message)
-        if event is None:
+        events = self._events_or_park(body, message)
+        if events is None:
+            return
+        if not events:  # a packed message with nothing for this subscription
+            self.queue_consumer.ack_message(message)
             return
         if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) > 0:
-            self._spawn([(event, message)])
+            self._spawn([(events, message)])
             return
-        self._pending.append((event, message))
-        if len(self._pending) >= self.max_batch:
+        self._pending.append((events, message))
+        self._pending_events += len(events)
+        if self._pending_events >= self.max_batch:
             self._flush()
         elif self._timer is None:
             self._timer = self.container.spawn_managed_thread(self._flush_later, identifier="batch-timer")
@@ -178,12 +203,12 @@ class BatchEventConsumer(ReliableEventConsumer):
         self._flush()
 
     def _flush(self):
-        batch, self._pending = self._pending, []
+        batch, self._pending, self._pending_events = self._pending, [], 0
         if batch:
             self._spawn(batch)
 
     def _spawn(self, batch):
-        events = [event for event, _ in batch]
+        events = [event for events, _ in batch for event in events]
         messages = [message for _, message in batch]
         try:
             self.container.spawn_worker(self, (events,), {}, context_data={"channel": "event"},

@@ -82,6 +82,11 @@ def _inbox_statements(inbox):
 
 
 @lru_cache(maxsize=None)
+def _inbox_insert_returning(dialect, inbox):
+    return insert_ignore_statement(dialect, inbox, ("event_id", "handler")).returning(inbox.c.event_id)
+
+
+@lru_cache(maxsize=None)
 def _outbox_insert(outbox):
     return insert(outbox)
 
@@ -96,8 +101,10 @@ class SqlUnitOfWork:
     Services subclass it and add repositories in `start()`. Repositories never commit.
     """
 
-    def __init__(self, session_factory, outbox, inbox, exchange, on_commit=None):
+    def __init__(self, session_factory, outbox, inbox, exchange, on_commit=None, pack_max=500):
         self._session_factory = session_factory
+        self._pack_max = pack_max
+        self._pack = False
         self._outbox = outbox
         self._inbox = inbox
         self._exchange = exchange
@@ -111,6 +118,7 @@ class SqlUnitOfWork:
     def __enter__(self):
         self.session = self._session_factory()
         self.events = []
+        self._pack = False
         self.start()
         return self
 
@@ -126,6 +134,11 @@ class SqlUnitOfWork:
             causation_id=ctx.causation_id, version=version)
         self.events.append(event)
         return event
+
+    def pack_events(self):
+        """This transaction is a bulk operation: publish its events packed (envelope.pack), a
+        message per `pack_max` events instead of one each."""
+        self._pack = True
 
     def already_processed(self, event_id, handler) -> bool:
         seen, _ = _inbox_statements(self._inbox)
@@ -148,10 +161,21 @@ class SqlUnitOfWork:
         return insert_ignore(self.session, self._inbox, ("event_id", "handler"), {
             "event_id": event_id, "handler": handler, "processed_at": envelope.now()}) == 1
 
+    def first_times(self, event_ids, handler) -> set:
+        """first_time for many events in one statement: the ids that were new."""
+        if not event_ids:
+            return set()
+        moment = envelope.now()
+        statement = _inbox_insert_returning(self.session.dialect.name, self._inbox)
+        return set(self.session.execute(statement, [
+            {"event_id": event_id, "handler": handler, "processed_at": moment} for event_id in event_ids]).scalars())
+
     def commit(self):
         events, self.events = self.events, []
         rows = []
         if events:
+            if self._pack:
+                events = envelope.pack(events, self._pack_max)
             moment = envelope.now()
             rows = [{"event_id": e["event_id"], "event_type": e["type"], "exchange": self._exchange,
                      "payload": envelope.dumps(e), "created_at": moment} for e in events]

@@ -137,6 +137,7 @@ class Storage(DependencyProvider):
         self.engine = make_engine(settings.database_url, pool_size=settings.max_workers + 2)
         self.sessions = session_factory(self.engine)
         self.exchange = f"{self.container.service_name}.events"
+        self.pack_max = settings.event_pack_max
         self.relay = OutboxRelay(self.engine, writer(self.engine), self.outbox,
                                  ConfirmingPublisher(settings.amqp_uri), self.exchange,
                                  stale_after=settings.outbox_stale_after)
@@ -154,7 +155,7 @@ class Storage(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.uow_class(self.sessions, self.outbox, self.inbox, self.exchange,
-                              on_commit=self.relay.notify)
+                              on_commit=self.relay.notify, pack_max=self.pack_max)
 
     def pending(self):
         return outbox_pending(self.engine, self.outbox)

@@ -19,11 +19,19 @@ def handle_once(uow, event, handler, effect):
     return True
 
 
-def handle_each_once(uow, events, handler, effect, finish=None):
+def handle_each_once(uow, events, handler, effect, finish=None, pack=False):
     """Batch form: one transaction; `effect(event)` runs for each event not handled before,
-    then `finish()` (say, to write what the effects added up). Returns the new events."""
+    then `finish()` (say, to write what the effects added up). Returns the new events.
+    `pack`: the events the effects emit are published packed (SqlUnitOfWork.pack_events)."""
     with uow:
-        fresh = [event for event in events if uow.first_time(event["event_id"], handler)]
+        if pack:
+            uow.pack_events()
+        new = uow.first_times([event["event_id"] for event in events], handler)
+        fresh, seen = [], set()
+        for event in events:  # in order, each once
+            if event["event_id"] in new and event["event_id"] not in seen:
+                seen.add(event["event_id"])
+                fresh.append(event)
         for event in fresh:
             effect(event)
         if finish is not None:

@@ -62,6 +62,12 @@ class FakeUnitOfWork:
         self._marks.append((event_id, handler))
         return True
 
+    def first_times(self, event_ids, handler):
+        return {event_id for event_id in event_ids if self.first_time(event_id, handler)}
+
+    def pack_events(self):
+        """Packing is the real unit of work's business at commit; the fake keeps events as emitted."""
+
     def mark_processed(self, event_id, handler):
         """Like the real inbox: a repeat fails at once on the primary key."""
         if (event_id, handler) in self.inbox or (event_id, handler) in self._marks:
@@ -102,7 +108,8 @@ def migrated_sqlite(service, migrations, directory):
 @contextlib.contextmanager
 def sqlite_unit_of_work(template, directory, uow_class, db_module, exchange):
     """The service's real unit of work on a fresh copy of `template`, with `published()` like
-    the fake's: the envelopes in its outbox, in commit order."""
+    the fake's: the envelopes in its outbox, in commit order, packed ones unpacked as a consumer
+    sees them (`published(..., unpack=False)`: the messages as they are sent)."""
     from sqlalchemy import select
 
     from .db import make_engine, session_factory
@@ -112,10 +119,12 @@ def sqlite_unit_of_work(template, directory, uow_class, db_module, exchange):
     engine = make_engine(f"sqlite:///{path}")
     uow = uow_class(session_factory(engine), db_module.outbox, db_module.inbox, exchange)
 
-    def published(event_type=None):
+    def published(event_type=None, unpack=True):
         with engine.connect() as conn:
             rows = conn.execute(select(db_module.outbox.c.payload).order_by(db_module.outbox.c.id)).scalars()
             events = [envelope.parse(r) for r in rows]
+        if unpack:
+            events = [inner for event in events for inner in envelope.unpack(event)]
         return [e for e in events if event_type is None or e["type"] == event_type]
 
     uow.published = published

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue, binding
 
+from . import envelope
+
 EXCHANGES = ("campaign.events", "lead.events", "assignment.events", "reporting.events", "gateway.events")
 
 
@@ -27,6 +29,17 @@ class Subscription:
     @property
     def queue(self):
         return self.name
+
+    @property
+    def bindings(self) -> tuple:
+        """The routing keys, and `<key>.batch` for packed events (envelope.pack) where the keys do
+        not match those already (`lead.created` → also `lead.created.batch`; `lead.#` matches)."""
+        extra = []
+        for key in self.routing_keys:
+            packed = f"{key}.{envelope.BATCH}"
+            if not any(envelope.topic_matches(k, packed) for k in self.routing_keys):
+                extra.append(packed)
+        return self.routing_keys + tuple(extra)
 
     @property
     def retry_queue(self):
@@ -60,7 +73,7 @@ def exchange(name: str) -> Exchange:
 def main_queue(sub: Subscription, queue_type: str = "classic") -> Queue:
     arguments = {"x-queue-type": "quorum"} if queue_type == "quorum" else None
     return Queue(sub.queue, bindings=[binding(exchange(sub.exchange), routing_key=key)
-                                      for key in sub.routing_keys],
+                                      for key in sub.bindings],
                  durable=True, auto_delete=False, queue_arguments=arguments)
 
 

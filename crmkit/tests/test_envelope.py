@@ -117,3 +117,58 @@ def test_new_ids_sort_by_creation_time():
 
     assert sorted(ids) == ids
     assert len(set(ids)) == 5
+
+
+# -- packed events (bulk operations: import, rule assignment in bulk; issue 6) ----------------------------
+
+def _events(*types):
+    return [envelope.new_event(t, {"id": f"L{n}", "campaign_id": "C1"}, actor_id="u1") for n, t in enumerate(types)]
+
+
+def test_a_run_of_events_of_one_type_travels_as_one_packed_envelope_and_unpacks_unchanged():
+    events = _events(*["lead.created"] * 5)
+
+    packed = envelope.pack(events, 500)
+
+    assert [p["type"] for p in packed] == ["lead.created.batch"]
+    assert packed[0]["data"]["count"] == 5
+    assert envelope.unpack(envelope.parse(envelope.dumps(packed[0]))) == events
+
+
+def test_packing_keeps_the_order_splits_at_pack_max_and_leaves_a_lone_event_as_it_is():
+    events = _events("lead.created", "lead.created", "lead.created", "lead.updated", "lead.created")
+
+    packed = envelope.pack(events, 2)
+
+    assert [p["type"] for p in packed] == ["lead.created.batch", "lead.created", "lead.updated", "lead.created"]
+    assert [e for p in packed for e in envelope.unpack(p)] == events
+    assert envelope.pack(events, 1) == events
+
+
+def test_unpacking_keeps_only_the_events_a_subscription_is_bound_to():
+    events = _events("lead.created", "lead.created")
+    packed = envelope.pack(events, 500)[0]
+
+    assert envelope.unpack(packed, ("lead.created",)) == events
+    assert envelope.unpack(packed, ("lead.#",)) == events
+    assert envelope.unpack(packed, ("activity.#",)) == []
+    single = events[0]
+    assert envelope.unpack(single, ("activity.#",)) == [single]  # a lone event was routed already
+
+
+def test_a_packed_envelope_with_an_inner_event_that_is_not_one_is_malformed():
+    packed = envelope.pack(_events("lead.created", "lead.created"), 500)[0]
+    del packed["data"]["events"][1]["event_id"]
+
+    with pytest.raises(MalformedEvent):
+        envelope.unpack(packed)
+
+
+@pytest.mark.parametrize("pattern, key, matches", [
+    ("lead.#", "lead.created", True), ("lead.#", "lead.created.batch", True), ("lead.#", "lead", True),
+    ("lead.created", "lead.created", True), ("lead.created", "lead.created.batch", False),
+    ("lead.*", "lead.created", True), ("lead.*", "lead.created.batch", False), ("#", "x.y", True),
+    ("activity.#", "lead.created", False), ("*.created", "lead.created", True),
+])
+def test_topic_patterns_match_as_the_broker_matches_them(pattern, key, matches):
+    assert envelope.topic_matches(pattern, key) is matches

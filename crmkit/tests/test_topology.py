@@ -33,7 +33,7 @@ def test_queues_are_durable_and_bound_to_every_routing_key():
     queue = topology.main_queue(sub)
 
     assert queue.durable and not queue.auto_delete
-    assert sorted(b.routing_key for b in queue.bindings) == sorted(sub.routing_keys)
+    assert sorted(b.routing_key for b in queue.bindings) == sorted(sub.bindings) == sorted(sub.routing_keys)
     assert {b.exchange.name for b in queue.bindings} == {"lead.events"}
     assert topology.parked_queue(sub).name == "reporting.on_lead_event.parked"
 
@@ -50,3 +50,11 @@ def test_subscriptions_of_a_service_are_its_own():
     assert {s.name for s in topology.subscriptions_of("reporting")} == {
         "reporting.on_campaign_event", "reporting.on_lead_event", "reporting.on_gateway_event"}
     assert topology.subscriptions_of("campaign") == []
+
+
+def test_a_queue_bound_to_an_exact_event_type_is_also_bound_to_its_packed_form():
+    created = topology.main_queue(topology.SUBSCRIPTIONS["assignment.on_lead_created"])
+    everything = topology.main_queue(topology.SUBSCRIPTIONS["assignment.on_lead_event"])
+
+    assert sorted(b.routing_key for b in created.bindings) == ["lead.created", "lead.created.batch"]
+    assert [b.routing_key for b in everything.bindings] == ["lead.#"]  # it matches lead.*.batch already

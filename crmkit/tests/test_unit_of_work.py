@@ -232,3 +232,47 @@ def test_the_outbox_backlog_counts_unsent_events_and_says_since_when_P4(store):
     def parsed(text):
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     assert abs((parsed(backlog["oldest"]) - parsed(first["occurred_at"])).total_seconds()) < 5
+
+
+def test_a_bulk_transaction_publishes_its_events_packed_and_the_rest_one_by_one(store):
+    uow = store.uow()
+    with uow:
+        uow.pack_events()
+        for n in range(3):
+            uow.emit("lead.created", {"id": f"L{n}"}, CTX)
+        uow.emit("lead.updated", {"id": "L0"}, CTX)
+        uow.commit()
+    with uow:
+        uow.emit("lead.created", {"id": "L9"}, CTX)
+        uow.emit("lead.created", {"id": "L8"}, CTX)
+        uow.commit()  # packing was asked for the transaction before only
+
+    payloads = [json.loads(r["payload"]) for r in store.rows(store.outbox)]
+    assert [p["type"] for p in payloads] == ["lead.created.batch", "lead.updated", "lead.created", "lead.created"]
+    assert [e["data"]["id"] for e in envelope.unpack(payloads[0])] == ["L0", "L1", "L2"]
+    assert [r["event_type"] for r in store.rows(store.outbox)][0] == "lead.created.batch"
+
+
+def test_first_times_records_many_events_at_once_and_tells_which_were_new(store):
+    uow = store.uow()
+    with uow:
+        assert uow.first_times(["e1", "e2"], "h") == {"e1", "e2"}
+        uow.commit()
+    with uow:
+        assert uow.first_times(["e2", "e3", "e3"], "h") == {"e3"}
+        assert uow.first_times(["e1"], "other") == {"e1"}
+        uow.commit()
+    with uow:
+        assert uow.first_times([], "h") == set()
+        assert uow.first_times(["e1", "e2", "e3"], "h") == set()
+
+
+def test_handle_each_once_runs_each_new_event_once_in_order_even_when_a_batch_repeats_one(store):
+    from crmkit.inbox import handle_each_once
+
+    uow, seen = store.uow(), []
+    events = [{"event_id": i, "type": "t", "data": {}} for i in ("a", "b", "a", "c")]
+    fresh = handle_each_once(uow, events, "h", lambda e: seen.append(e["event_id"]))
+    again = handle_each_once(uow, events[:2], "h", lambda e: seen.append(e["event_id"]))
+
+    assert seen == ["a", "b", "c"] and [e["event_id"] for e in fresh] == ["a", "b", "c"] and again == []

@@ -1,11 +1,12 @@
 """The assignment service's tables, repositories and unit of work."""
 import json
 from datetime import timezone
+from functools import lru_cache
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         bindparam, delete, func, insert, select, update)
 
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, insert_ignore_statement, messaging_tables
 
 from .model import Rule
 
@@ -172,6 +173,11 @@ class RuleRepository:
                     updated_at=row["updated_at"])
 
 
+@lru_cache(maxsize=None)
+def _insert_decisions_returning(dialect):
+    return insert_ignore_statement(dialect, decisions, ("event_id",)).returning(decisions.c.event_id)
+
+
 class DecisionRepository:
     def __init__(self, session):
         self.session = session
@@ -189,8 +195,21 @@ class DecisionRepository:
         return insert_ignore(self.session, decisions, ("event_id",), {
             **decision, "recipients": _dump(decision["recipients"]), "leaves": _dump(decision["leaves"])}) == 1
 
+    def add_many(self, decisions_) -> set:
+        """add() for many in one statement: the event ids whose decisions were stored (the others
+        were decided before)."""
+        if not decisions_:
+            return set()
+        statement = _insert_decisions_returning(self.session.dialect.name)
+        return set(self.session.execute(statement, [
+            {**d, "recipients": _dump(d["recipients"]), "leaves": _dump(d["leaves"])} for d in decisions_]).scalars())
+
     def mark_applied(self, event_id):
-        self.session.execute(_MARK_APPLIED, {"b_event_id": event_id})
+        self.mark_applied_many([event_id])
+
+    def mark_applied_many(self, event_ids):
+        if event_ids:
+            self.session.execute(_MARK_APPLIED, [{"b_event_id": event_id} for event_id in event_ids])
 
     def decided_leads(self, rule_id, lead_ids) -> set:
         """Of these leads, those this rule has matched before (a rule edit never reassigns them)."""
@@ -217,6 +236,10 @@ def _aware(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+_UPDATE_LEAD = update(leads).where(leads.c.id == bindparam("_id")).values(
+    {column: bindparam(column) for column in ("campaign_id", "owner_id", "open", "deleted", "updated_at", "data")})
+
+
 class LeadProjection:
     """The leads as lead.events last told them; an older event never overwrites a newer one."""
 
@@ -224,22 +247,45 @@ class LeadProjection:
         self.session = session
 
     def put(self, lead: dict, updated_at, open_, deleted=False) -> bool:
-        row = self.session.execute(select(leads.c.updated_at, leads.c.deleted).where(
-            leads.c.id == lead["id"])).first()
-        if row is not None and (row.deleted or _aware(row.updated_at) > updated_at):
-            return False
-        values = {"campaign_id": lead.get("campaign_id"), "owner_id": lead.get("owner_id"), "open": open_,
-                  "deleted": deleted, "updated_at": updated_at, "data": _dump(lead)}
-        if row is None:
-            self.session.execute(insert(leads).values(id=lead["id"], **values))
-        else:
-            self.session.execute(update(leads).where(leads.c.id == lead["id"]).values(**values))
-        self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id == lead["id"]))
-        assignees = {a["user_id"] for a in lead.get("assignees") or ()} if not deleted else set()
+        return bool(self.put_many([(lead, updated_at, open_, deleted)]))
+
+    def put_many(self, items) -> list:
+        """Apply (lead, updated_at, open, deleted) in order, as put() one by one would (a deleted
+        lead stays deleted, an older state never overwrites a newer one), in a few statements:
+        one read, then inserts, updates and assignee rows each as one executemany. Returns the
+        ids whose state changed."""
+        ids = list(dict.fromkeys(item[0]["id"] for item in items))
+        stored = {}
+        for start in range(0, len(ids), 500):
+            stored.update({row.id: (_aware(row.updated_at), row.deleted) for row in self.session.execute(
+                select(leads.c.id, leads.c.updated_at, leads.c.deleted).where(leads.c.id.in_(ids[start:start + 500])))})
+        final = {}
+        for lead, updated_at, open_, deleted in items:
+            current = final.get(lead["id"])
+            state = (current["updated_at"], current["deleted"]) if current else stored.get(lead["id"])
+            if state is not None and (state[1] or state[0] > updated_at):
+                continue
+            final[lead["id"]] = {"id": lead["id"], "campaign_id": lead.get("campaign_id"),
+                                 "owner_id": lead.get("owner_id"), "open": open_, "deleted": deleted,
+                                 "updated_at": updated_at, "data": _dump(lead),
+                                 "_assignees": sorted({a["user_id"] for a in lead.get("assignees") or ()})
+                                 if not deleted else []}
+        if not final:
+            return []
+        rows = list(final.values())
+        assignees = [{"lead_id": row["id"], "user_id": user} for row in rows for user in row.pop("_assignees")]
+        inserts = [row for row in rows if row["id"] not in stored]
+        updates = [{**row, "_id": row["id"]} for row in rows if row["id"] in stored]
+        if inserts:
+            self.session.execute(insert(leads), inserts)
+        if updates:
+            self.session.execute(_UPDATE_LEAD, updates)
+        changed = [row["id"] for row in rows]
+        for start in range(0, len(changed), 500):
+            self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(changed[start:start + 500])))
         if assignees:
-            self.session.execute(insert(lead_assignees), [{"lead_id": lead["id"], "user_id": u}
-                                                          for u in sorted(assignees)])
-        return True
+            self.session.execute(insert(lead_assignees), assignees)
+        return changed
 
     def get_many(self, lead_ids) -> dict:
         rows = self.session.execute(select(leads.c.data).where(

@@ -161,6 +161,7 @@ class _Batch:
         self.uow = uow
         self.cache = {}
         self.load = {}
+        self.people = {}
 
     def rules_for(self, lead):
         """The lead's own rule (a web form's route, C6) if it names one, else its campaign's (A6)."""
@@ -176,7 +177,9 @@ class _Batch:
         return self.cache["campaign", campaign_id]
 
     def recipients(self, rule, lead):
-        people = expand(rule.recipients, self.uow.users)
+        if rule.id not in self.people:  # teams and active users stand still within a batch
+            self.people[rule.id] = expand(rule.recipients, self.uow.users)
+        people = self.people[rule.id]
         held = {a["user_id"] for a in lead.get("assignees") or ()}
         people = [p for p in people if p["user_id"] not in held]  # A9: never redo a manual assignment
         turn = self.uow.rules.take_turn(rule.id) if rule.distribution in TAKES_TURNS and people else None
@@ -232,7 +235,7 @@ def _assignment(decision, actor_id, correlation_id):
 
 
 def _decided_event(uow, decision, lead, ctx):
-    uow.decisions.mark_applied(decision["event_id"])
+    """assignment.decided for a decision (the caller marks it applied)."""
     uow.emit("assignment.decided", {
         "lead_id": lead["id"], "campaign_id": lead.get("campaign_id"), "rule_id": decision["rule_id"],
         "rule_version": decision["rule_version"], "matched": decision["matched"],
@@ -263,33 +266,35 @@ def on_leads_created(events, uow, assign_many):
     batch = _Batch(uow)
     with uow:
         stored = {d["event_id"]: d for d in uow.decisions.for_events(ids)}
-        decided = False
+        fresh = {}
         for event in events:
             lead, event_id = event["data"], event["event_id"]
-            if event_id in stored:
+            if event_id in stored or event_id in fresh:
                 continue
             rules = batch.rules_for(lead)
             if not rules:  # nothing to decide: the lead stays with its owner
                 continue
-            decision = batch.decide(lead, rules, event_id)
-            if uow.decisions.add(decision):
-                stored[event_id] = decision
-                decided = True
-            else:  # decided meanwhile by a duplicate of this event
-                stored[event_id] = uow.decisions.for_event(event_id)
-        if decided:
+            fresh[event_id] = batch.decide(lead, rules, event_id)
+        if fresh:
+            added = uow.decisions.add_many(list(fresh.values()))
+            stored.update({event_id: decision for event_id, decision in fresh.items() if event_id in added})
+            # decided meanwhile by a duplicate of the event: the stored decision stands
+            stored.update({d["event_id"]: d for d in uow.decisions.for_events([i for i in fresh if i not in added])})
             uow.commit()
     to_apply = [_assignment(stored[e["event_id"]], e.get("actor_id"), e.get("correlation_id") or e["event_id"])
                 for e in events if e["event_id"] in stored and _applicable(stored[e["event_id"]])]
     if to_apply:
         assign_many(to_apply)
+    applied = []
 
     def record(event):
         decision = stored.get(event["event_id"])
         if decision is not None:
+            applied.append(event["event_id"])
             _decided_event(uow, decision, event["data"], RequestContext().caused_by(event, "rule"))
-    fresh = handle_each_once(uow, events, ON_LEAD_CREATED, record)
-    return [stored.get(event["event_id"]) for event in fresh]
+    fresh_events = handle_each_once(uow, events, ON_LEAD_CREATED, record, pack=True,
+                                    finish=lambda: uow.decisions.mark_applied_many(applied))
+    return [stored.get(event["event_id"]) for event in fresh_events]
 
 
 def _leads(lead_ids, uow, fetch_lead) -> dict:
@@ -337,8 +342,10 @@ def apply_rule(rule_id, lead_ids, uow, ctx, fetch_lead, assign_many):
     if to_apply:
         assign_many(to_apply)
     with uow:
+        uow.pack_events()
         for decision in decisions:
             _decided_event(uow, decision, found[decision["lead_id"]], ctx)
+        uow.decisions.mark_applied_many([d["event_id"] for d in decisions])
         uow.commit()
     return result
 
@@ -392,7 +399,10 @@ LEAD_STATE_EVENTS = {"lead.created", "lead.updated", "lead.assigned", "lead.reca
 
 def on_lead_events(events, uow):
     """Keep the projection of leads (apply, preview, least_loaded) from lead.events; idempotent
-    by event id, and an event older than the stored lead (updated_at) changes nothing."""
+    by event id, and an event older than the stored lead (updated_at) changes nothing. The
+    batch is written at once (LeadProjection.put_many)."""
+    states = []
+
     def effect(event):
         data = event.get("data") or {}
         if event["type"] not in LEAD_STATE_EVENTS or not data.get("id"):
@@ -400,12 +410,13 @@ def on_lead_events(events, uow):
         lead = {k: v for k, v in data.items() if k not in ("changes", "assigned", "recalled")}
         if event["type"] == "lead.deleted":
             at = parse_time(data.get("deleted_at") or event["occurred_at"])
-            uow.leads.put({"id": lead["id"], "campaign_id": lead.get("campaign_id"),
-                           "owner_id": lead.get("owner_id")}, at, False, deleted=True)
+            states.append(({"id": lead["id"], "campaign_id": lead.get("campaign_id"),
+                            "owner_id": lead.get("owner_id")}, at, False, True))
             return
         at = parse_time(data.get("updated_at") or event["occurred_at"])
-        uow.leads.put(lead, at, lead.get("status") not in CLOSED_STATUSES)
-    return handle_each_once(uow, events, ON_LEAD_EVENT, effect)
+        states.append((lead, at, lead.get("status") not in CLOSED_STATUSES, False))
+
+    return handle_each_once(uow, events, ON_LEAD_EVENT, effect, finish=lambda: uow.leads.put_many(states))
 
 
 def on_user_event(event, uow):

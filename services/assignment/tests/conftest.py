@@ -67,6 +67,13 @@ class FakeDecisionRepository:
         self._state["decisions"].append({**copy.deepcopy(decision), "id": self._state["seq"]})
         return True
 
+    def add_many(self, decisions):
+        return {d["event_id"] for d in decisions if self.add(d)}
+
+    def mark_applied_many(self, event_ids):
+        for event_id in event_ids:
+            self.mark_applied(event_id)
+
     def mark_applied(self, event_id):
         for decision in self._state["decisions"]:
             if decision["event_id"] == event_id:
@@ -92,6 +99,9 @@ class FakeLeadProjection:
         self._state["leads"][lead["id"]] = {"data": copy.deepcopy(lead), "updated_at": updated_at, "open": open_,
                                             "deleted": deleted}
         return True
+
+    def put_many(self, items):
+        return list(dict.fromkeys(item[0]["id"] for item in items if self.put(*item)))
 
     def get_many(self, lead_ids):
         return {i: copy.deepcopy(row["data"]) for i, row in self._state["leads"].items()

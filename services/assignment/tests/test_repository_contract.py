@@ -141,6 +141,30 @@ def test_the_lead_projection_keeps_the_newest_lead_and_counts_open_leads_per_per
         assert not any_uow.leads.put({"id": "L3", "campaign_id": "C2"}, later.replace(hour=11), True)
 
 
+def test_the_lead_projection_takes_a_batch_in_order_as_one_put_after_another_A7(any_uow):
+    later, latest = T0.replace(hour=10), T0.replace(hour=11)
+    with any_uow:
+        any_uow.leads.put({"id": "L1", "campaign_id": "C1", "status": "raw", "assignees": []}, later, True)
+        any_uow.commit()
+    with any_uow:
+        changed = any_uow.leads.put_many([
+            ({"id": "L1", "campaign_id": "C1", "status": "old", "assignees": []}, T0, True, False),  # older: ignored
+            ({"id": "L2", "campaign_id": "C1", "status": "raw", "assignees": []}, T0, True, False),
+            ({"id": "L2", "campaign_id": "C1", "status": "raw", "assignees": [{"user_id": "s1"}]}, later, True, False),
+            ({"id": "L2", "campaign_id": "C1", "status": "gone", "assignees": []}, T0, True, False),  # older than the one before
+            ({"id": "L1", "campaign_id": "C1", "status": "usable", "assignees": [{"user_id": "s2"}]}, latest, True, False),
+            ({"id": "L3", "campaign_id": "C2"}, T0, False, True),
+            ({"id": "L3", "campaign_id": "C2", "status": "raw"}, later, True, False),  # deleted stays deleted
+        ])
+        any_uow.commit()
+    assert sorted(changed) == ["L1", "L2", "L3"]
+    with any_uow:
+        found = any_uow.leads.get_many(["L1", "L2", "L3"])
+        assert (found["L1"]["status"], found["L2"]["assignees"]) == ("usable", [{"user_id": "s1"}])
+        assert "L3" not in found
+        assert any_uow.leads.open_load(["s1", "s2"]) == {"s1": 1, "s2": 1}
+
+
 def test_the_user_directory_knows_teams_and_who_is_active_A7(any_uow):
     with any_uow:
         any_uow.users.put("u1", "华东", True, T0)

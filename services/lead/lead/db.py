@@ -167,6 +167,8 @@ _INSERT_ASSIGNEES = insert(lead_assignees)
 _DELETE_ASSIGNEES = delete(lead_assignees).where(
     lead_assignees.c.lead_id == bindparam("lead_id"),
     lead_assignees.c.user_id.in_(bindparam("user_ids", expanding=True)))
+_DELETE_ASSIGNEE = delete(lead_assignees).where(lead_assignees.c.lead_id == bindparam("lead_id"),
+                                                lead_assignees.c.user_id == bindparam("user_id"))
 _TOUCH_LEAD = update(leads).where(leads.c.id == bindparam("lead_id")).values(updated_at=bindparam("at"))
 _INSERT_HISTORY = insert(lead_history)
 _DUPLICATES_OF = select(leads.c.id).where(leads.c.deleted_at.is_(None), or_(
@@ -201,18 +203,19 @@ class LeadRepository:
         return True
 
     @staticmethod
-    def _row(lead: Lead) -> dict:
-        """The columns a change may touch, as the lead now has them."""
+    def _row(lead: Lead, dedupe=None) -> dict:
+        """The columns a change may touch, as the lead now has them (`dedupe`: its dedupe_keys,
+        if the caller has them already)."""
         row = {"id": lead.id, "campaign_id": lead.campaign_id, "pool_id": lead.pool_id,
                "owner_id": lead.owner_id, "status": lead.status, "invalid_reason": lead.invalid_reason,
-               "invalid_note": lead.invalid_note, "tags": json.dumps(lead.tags, ensure_ascii=False),
+               "invalid_note": lead.invalid_note, "tags": json.dumps(lead.tags, ensure_ascii=False) if lead.tags else "[]",
                "updated_at": lead.updated_at, "utm": json.dumps(lead.utm, ensure_ascii=False) if lead.utm else None,
                "rule_id": lead.rule_id, "phones": phones_of(lead)}
         for section, keys in SECTION_FIELDS.items():
             values = getattr(lead, section)
             row.update({f"{section}_{key}": values.get(key) for key in keys})
         row["search_text"] = " ".join(str(row[c]) for c in SEARCHED if row[c]).lower() or None
-        keys = dedupe_keys(lead)
+        keys = dedupe or dedupe_keys(lead)
         row.update(email_key=keys["email"], name_key=keys["name"],
                    phone_key=_long_enough(normalize_phone(lead.contact.get("phone"))),
                    mobile_key=_long_enough(normalize_phone(lead.contact.get("mobile"))),
@@ -359,14 +362,28 @@ class LeadRepository:
         self._write_assignees(lead, now, actor_id, [u for u in user_ids if u in lead.assignees])
         self.session.execute(_TOUCH_LEAD, {"lead_id": lead.id, "at": lead.updated_at})
 
+    def save_assignees_many(self, entries, now):
+        """save_assignees for many leads: [(lead, user_ids, actor_id)], each statement once."""
+        if not entries:
+            return
+        self.session.execute(_DELETE_ASSIGNEE, [{"lead_id": lead.id, "user_id": user}
+                                                for lead, user_ids, _ in entries for user in user_ids])
+        rows = [self._assignee_row(lead, user, now, actor_id)
+                for lead, user_ids, actor_id in entries for user in user_ids if user in lead.assignees]
+        if rows:
+            self.session.execute(_INSERT_ASSIGNEES, rows)
+        self.session.execute(_TOUCH_LEAD, [{"lead_id": lead.id, "at": lead.updated_at} for lead, _, _ in entries])
+
+    @staticmethod
+    def _assignee_row(lead, user, now, actor_id):
+        return {"lead_id": lead.id, "user_id": user, "perm_contact": lead.assignees[user]["contact"],
+                "perm_company": lead.assignees[user]["company"], "perm_need": lead.assignees[user]["need"],
+                "assigned_at": now, "assigned_by": actor_id}
+
     def _write_assignees(self, lead, now, actor_id, user_ids=None):
         users = list(lead.assignees) if user_ids is None else user_ids
         if users:
-            self.session.execute(_INSERT_ASSIGNEES, [
-                {"lead_id": lead.id, "user_id": user, "perm_contact": lead.assignees[user]["contact"],
-                 "perm_company": lead.assignees[user]["company"], "perm_need": lead.assignees[user]["need"],
-                 "assigned_at": now, "assigned_by": actor_id}
-                for user in users])
+            self.session.execute(_INSERT_ASSIGNEES, [self._assignee_row(lead, user, now, actor_id) for user in users])
 
     def _load(self, rows):
         if not rows:
@@ -485,10 +502,16 @@ class HistoryRepository:
         self.session = session
 
     def record(self, lead_id, at, ctx, action, changes, reason=None):
-        self.session.execute(_INSERT_HISTORY, {
-            "lead_id": lead_id, "at": at, "actor_id": ctx.user_id, "action": action,
-            "changes": json.dumps(changes, ensure_ascii=False, default=str),
-            "channel": ctx.channel, "reason": reason or ctx.reason})
+        self.record_many([(lead_id, at, ctx, action, changes, reason)])
+
+    def record_many(self, entries):
+        """record() for many: [(lead_id, at, ctx, action, changes, reason)], one executemany."""
+        if entries:
+            self.session.execute(_INSERT_HISTORY, [
+                {"lead_id": lead_id, "at": at, "actor_id": ctx.user_id, "action": action,
+                 "changes": json.dumps(changes, ensure_ascii=False, default=str),
+                 "channel": ctx.channel, "reason": reason or ctx.reason}
+                for lead_id, at, ctx, action, changes, reason in entries])
 
     def list(self, lead_id, limit, after):
         query = select(lead_history).where(lead_history.c.lead_id == lead_id)

@@ -116,12 +116,14 @@ class ImportRepository:
                                     .order_by(import_errors.c.seq).limit(limit)).mappings()
         return [dict(row) for row in rows]
 
-    def add_leads(self, new_leads, at, ctx, history_changes):
-        """New leads and their `created` history rows, each table in one executemany."""
+    def add_leads(self, new_leads, at, ctx, history_changes, keys=None):
+        """New leads and their `created` history rows, each table in one executemany (`keys`:
+        the leads' dedupe_keys by id, if the caller has them)."""
         if not new_leads:
             return
+        keys = keys or {}
         self.session.execute(_INSERT_LEADS, [
-            {**LeadRepository._row(lead), "source": lead.source, "request_key": lead.request_key,
+            {**LeadRepository._row(lead, keys.get(lead.id)), "source": lead.source, "request_key": lead.request_key,
              "created_at": lead.created_at} for lead in new_leads])
         self.session.execute(_INSERT_HISTORY, [
             {"lead_id": lead.id, "at": at, "actor_id": ctx.user_id, "action": "created",

@@ -204,11 +204,12 @@ def _chunk(rows, columns, job, uow, ctx, moment) -> dict:
         candidates.append((lead, fields, dedupe_keys(lead)))
     stored = uow.leads.find_duplicates([keys for _, _, keys in candidates])
     seen = imports.SeenKeys()
-    new, fills, duplicates = [], [], 0
+    new, fills, duplicates, new_keys = [], [], 0, {}
     for (lead, fields, keys), matches in zip(candidates, stored):
         earlier = seen.match(keys)
         if not (matches or earlier):
             new.append(lead)
+            new_keys[lead.id] = keys
             seen.add(keys, lead.id)
             continue
         duplicates += 1
@@ -222,7 +223,10 @@ def _chunk(rows, columns, job, uow, ctx, moment) -> dict:
         if policy == "update":
             fills.append((target, fields))
     _fill(fills, {lead.id: lead for lead in new}, uow, ctx, moment)
-    uow.imports.add_leads(new, moment, ctx, [lead.created_changes() for lead in new])
+    for target, _ in fills:  # a lead filled in from a later row has new keys
+        new_keys.pop(target, None)
+    uow.pack_events()  # a chunk's lead.created events travel packed: a lead.batch per 500
+    uow.imports.add_leads(new, moment, ctx, [lead.created_changes() for lead in new], new_keys)
     for lead in new:
         uow.emit("lead.created", lead.to_dict(), ctx)
     return {"imported": len(new), "duplicates": duplicates, "errors": errors}

@@ -5,6 +5,7 @@ Pure Python: no Nameko, no SQLAlchemy.
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from crmkit.envelope import iso
 from crmkit.errors import Conflict, Gone, Invalid
@@ -33,6 +34,7 @@ _NOT_DIGIT = re.compile(r"\D")
 _EXTENSION = re.compile(r"(?:转|ext\.?|x|#)\s*\d+\s*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)  # a lead's numbers are normalised several times over (keys, search, rows)
 def normalize_phone(text):
     """L1: a phone number as its national digits, for matching and duplicates.
 

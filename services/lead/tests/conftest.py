@@ -124,6 +124,10 @@ class FakeLeadRepository:
                 stored.assignees.pop(user, None)
         stored.updated_at = lead.updated_at
 
+    def save_assignees_many(self, entries, now):
+        for lead, user_ids, actor_id in entries:
+            self.save_assignees(lead, user_ids, now, actor_id)
+
 
     def _visible(self, lead, viewer):
         if viewer["user_id"] == lead.owner_id or viewer["user_id"] in lead.assignees:
@@ -184,6 +188,10 @@ class FakeHistoryRepository:
             "id": self._state["seq"], "lead_id": lead_id, "at": at, "actor_id": ctx.user_id,
             "action": action, "changes": json.dumps(changes, ensure_ascii=False, default=str),
             "channel": ctx.channel, "reason": reason or ctx.reason})
+
+    def record_many(self, entries):
+        for entry in entries:
+            self.record(*entry)
 
     def list(self, lead_id, limit, after):
         rows = [r for r in self._state["history"] if r["lead_id"] == lead_id and (not after or r["id"] > after)]
@@ -476,7 +484,7 @@ class FakeImportRepository:
         found = self._list("import_errors")
         return [dict(found[k]) for k in sorted(k for k in found if k[0] == job_id)][:limit]
 
-    def add_leads(self, new_leads, at, ctx, history_changes):
+    def add_leads(self, new_leads, at, ctx, history_changes, keys=None):
         for lead, changes in zip(new_leads, history_changes):
             self._uow.leads.add(lead)
             self._uow.history.record(lead.id, at, ctx, "created", changes)
