@@ -24,7 +24,8 @@ import_jobs = Table(
     Column("error_count", Integer, nullable=False, server_default="0"),
     Column("runner", String(32)),                      # the claim of the process running it
     Column("lease_until", DateTime(timezone=True)),
-    Column("failure", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # tries at the next chunk (claims, and the one that got past the last chunk)
+    Column("failure", Text),                           # why it failed; while running, the last error
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
@@ -98,12 +99,13 @@ class ImportRepository:
             .order_by(import_jobs.c.created_at).limit(limit)).scalars().all()
 
     def claim(self, job_id, runner, now, until) -> bool:
-        """Take the job, unless another runner took it first (one UPDATE decides)."""
+        """Take the job, unless another runner took it first (one UPDATE decides); counts the attempt."""
         return self.session.execute(update(import_jobs).where(
             import_jobs.c.id == job_id,
             or_(import_jobs.c.status == "queued",
                 (import_jobs.c.status == "running") & (import_jobs.c.lease_until < now)))
-            .values(status="running", runner=runner, lease_until=until, updated_at=now)).rowcount == 1
+            .values(status="running", runner=runner, lease_until=until, updated_at=now,
+                    attempts=import_jobs.c.attempts + 1)).rowcount == 1
 
     def add_errors(self, job_id, first_seq, errors):
         if errors:

@@ -27,6 +27,7 @@ from .model import Lead, dedupe_keys
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 5  # tries at one chunk (claims that did not get past it): then the job fails, saying why
 SHOWN_STATUS = {"receiving": "queued"}
 
 
@@ -142,8 +143,32 @@ def run_imports(uow, pause=lambda: None, chunk_rows=imports.CHUNK_ROWS):
                     break
         if claimed is None:
             return finished
-        if run_import(claimed, runner, uow, pause, chunk_rows):
+        if _given_up(claimed, runner, uow):
+            continue
+        try:
+            done = run_import(claimed, runner, uow, pause, chunk_rows)
+        except Exception as exc:  # left under its lease; the next claim after it tries again
+            with uow:
+                uow.imports.update(claimed, runner, failure=f"{type(exc).__name__}: {exc}"[:2000])
+                uow.commit()
+            raise
+        if done:
             finished.append(claimed)
+
+
+def _given_up(job_id, runner, uow) -> bool:
+    """Fail a job that has tried its next chunk MAX_ATTEMPTS times (a chunk that fails every time,
+    or a runner that dies on it): the rows before it stay imported, the reason is kept."""
+    with uow:
+        job = uow.imports.get(job_id)
+    if job["attempts"] <= MAX_ATTEMPTS:
+        return False
+    log.error("import %s: %d attempts made no progress at data row %d; failing it", job_id, MAX_ATTEMPTS,
+              job["next_row"] + 1)
+    _finish(uow, job_id, runner, "failed",
+            f"Stopped after {MAX_ATTEMPTS} attempts made no progress at data row {job['next_row'] + 1} "
+            f"({job['failure'] or 'the runner stopped'}); the rows before it are imported.")
+    return True
 
 
 def run_import(job_id, runner, uow, pause=lambda: None, chunk_rows=imports.CHUNK_ROWS) -> bool:
@@ -168,7 +193,8 @@ def run_import(job_id, runner, uow, pause=lambda: None, chunk_rows=imports.CHUNK
                      "imported": counters["imported"] + done["imported"],
                      "duplicates": counters["duplicates"] + done["duplicates"],
                      "error_count": counters["error_count"] + len(done["errors"])}
-            if not uow.imports.update(job_id, runner, lease_until=moment + LEASE, updated_at=moment, **after):
+            if not uow.imports.update(job_id, runner, lease_until=moment + LEASE, updated_at=moment, attempts=1,
+                                      failure=None, **after):  # this claim now tries the next chunk
                 log.warning("import %s: lease lost at row index %d; left to its new runner", job_id,
                             counters["next_row"])
                 return False

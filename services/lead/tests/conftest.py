@@ -437,7 +437,8 @@ class FakeImportRepository:
     def add(self, job):
         self._jobs[job["id"]] = {"status": "receiving", "encoding": None, "total": None, "next_row": 0,
                                  "imported": 0, "duplicates": 0, "error_count": 0, "runner": None,
-                                 "lease_until": None, "failure": None, "finished_at": None, **copy.deepcopy(job)}
+                                 "lease_until": None, "attempts": 0, "failure": None, "finished_at": None,
+                                 **copy.deepcopy(job)}
 
     def get(self, job_id):
         return copy.deepcopy(self._jobs.get(job_id))
@@ -473,7 +474,7 @@ class FakeImportRepository:
         job = self._jobs[job_id]
         if not (job["status"] == "queued" or (job["status"] == "running" and job["lease_until"] < now)):
             return False
-        job.update(status="running", runner=runner, lease_until=until, updated_at=now)
+        job.update(status="running", runner=runner, lease_until=until, updated_at=now, attempts=job["attempts"] + 1)
         return True
 
     def add_errors(self, job_id, first_seq, errors):

@@ -147,6 +147,55 @@ def test_a_chunk_that_fails_leaves_nothing_and_the_job_resumes_at_its_checkpoint
     assert len(any_uow.published("lead.created")) == 7
 
 
+def test_a_chunk_that_fails_every_time_fails_its_job_with_the_reason_after_a_few_attempts(any_uow, campaigns,
+                                                                                          monkeypatch):
+    job_id = start(any_uow, campaigns, ("姓名\n" + "".join(f"客户{n}\n" for n in range(6))).encode())
+    original = imports_handlers._chunk
+
+    def poisoned_chunk(rows, *args):
+        if rows[0][0] >= 4:  # the second chunk (rows 4-5) can never be stored
+            raise ValueError("no such column: 客户")
+        return original(rows, *args)
+
+    monkeypatch.setattr(imports_handlers, "LEASE", timedelta(seconds=-1))
+    monkeypatch.setattr(imports_handlers, "_chunk", poisoned_chunk)
+    for attempt in range(imports_handlers.MAX_ATTEMPTS):
+        with pytest.raises(ValueError):
+            run_imports(any_uow, chunk_rows=2)
+        running = get_import(job_id, any_uow, IMPORTER)
+        assert (running["status"], running["failure"]) == ("running", "ValueError: no such column: 客户")
+    assert run_imports(any_uow, chunk_rows=2) == []  # the next claim gives up instead of trying again
+
+    job = get_import(job_id, any_uow, IMPORTER)
+    assert (job["status"], job["processed"], job["imported"]) == ("failed", 2, 2)
+    assert job["failure"] == (f"Stopped after {imports_handlers.MAX_ATTEMPTS} attempts made no progress at data "
+                              "row 3 (ValueError: no such column: 客户); the rows before it are imported.")
+    assert sorted(stored(any_uow)) == ["客户0", "客户1"]
+    assert run_imports(any_uow, chunk_rows=2) == [] and get_import(job_id, any_uow, IMPORTER)["status"] == "failed"
+
+
+def test_a_job_that_makes_progress_between_failures_is_never_given_up(any_uow, campaigns, monkeypatch):
+    job_id = start(any_uow, campaigns, ("姓名\n" + "".join(f"客户{n}\n" for n in range(14))).encode())
+    original, calls = imports_handlers._chunk, []
+
+    def flaky_chunk(rows, *args):
+        calls.append(rows[0][0])
+        if calls.count(rows[0][0]) == 1:  # every chunk fails once, then goes through
+            raise ConnectionError("database went away")
+        return original(rows, *args)
+
+    monkeypatch.setattr(imports_handlers, "LEASE", timedelta(seconds=-1))
+    monkeypatch.setattr(imports_handlers, "_chunk", flaky_chunk)
+    for _ in range(2 * 7):
+        try:
+            if run_imports(any_uow, chunk_rows=2) == [job_id]:
+                break
+        except ConnectionError:
+            pass
+    job = get_import(job_id, any_uow, IMPORTER)
+    assert (job["status"], job["imported"], job["failure"]) == ("done", 14, None)
+
+
 def test_a_runner_that_lost_its_lease_commits_nothing_more(any_uow, campaigns):
     job_id = start(any_uow, campaigns, "姓名\n甲\n乙\n".encode())
     with any_uow:
