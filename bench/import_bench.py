@@ -120,7 +120,10 @@ def run(kind, rows, content, expected_duplicates, expected_bad, timeout):
             params = {"campaign_id": campaign["id"], "unassigned": "true", "limit": 1}
 
             def assigned():
-                return not requests.get(unassigned, headers=headers, params=params, timeout=30).json()["items"]
+                page = requests.get(unassigned, headers=headers, params=params, timeout=30)
+                if page.status_code != 200:
+                    raise SystemExit(f"{kind}: GET /leads?unassigned=true answered {page.status_code}: {page.text}")
+                return not page.json()["items"]
 
             all_assigned = time.monotonic() - start if wait_until(assigned, timeout, interval=0.5) else float("nan")
             if all_assigned != all_assigned:

@@ -7,7 +7,9 @@ import pika
 
 
 class Subscriber:
-    """Binds its own queue to an exchange and collects the envelopes it receives."""
+    """Binds its own queue to an exchange and collects the envelopes it receives: `messages` as they
+    came, `events` with each packed envelope (`<type>.batch`, README "Events") opened into the events
+    it carries, as a subscriber that binds `<type>` and `<type>.batch` sees them."""
 
     def __init__(self, amqp_uri, exchange, keys=("#",)):
         self.connection = pika.BlockingConnection(pika.URLParameters(amqp_uri))
@@ -18,6 +20,7 @@ class Subscriber:
         for key in keys:
             self.channel.queue_bind(self.queue, exchange, routing_key=key)
         self.events = []
+        self.messages = []
 
     def drain(self, seconds=0.0):
         deadline = time.monotonic() + seconds
@@ -28,14 +31,17 @@ class Subscriber:
                     return self.events
                 self.connection.sleep(0.05)
                 continue
-            self.events.append({"routing_key": method.routing_key, "properties": properties,
-                                "body": json.loads(body.decode("utf-8"))})
+            message = {"routing_key": method.routing_key, "properties": properties,
+                       "body": json.loads(body.decode("utf-8"))}
+            self.messages.append(message)
+            inner = message["body"].get("data", {}).get("events") if method.routing_key.endswith(".batch") else None
+            self.events += [{**message, "body": event, "packed": True} for event in inner] if inner else [message]
 
-    def wait_for(self, predicate, timeout=20.0):
+    def wait_for(self, predicate, timeout=20.0, messages=False):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.drain()
-            found = [e for e in self.events if predicate(e)]
+            found = [e for e in (self.messages if messages else self.events) if predicate(e)]
             if found:
                 return found
             self.connection.sleep(0.1)

@@ -38,7 +38,10 @@ def make_engine(url: str, pool_size: int = 10):
             conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # values_plus_batch: an executemany UPDATE or DELETE goes in pages (psycopg2's execute_batch)
+    # instead of a round trip per row; INSERTs were batched already (insertmanyvalues)
+    options = {"executemany_mode": "values_plus_batch"} if url.startswith("postgresql") else {}
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, **options)
 
 
 def writer(engine):

@@ -2,7 +2,7 @@
 import json
 
 from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-                        bindparam, delete, func, insert, or_, select, text, update)
+                        bindparam, delete, exists, func, insert, or_, select, text, update)
 
 from sqlalchemy.exc import IntegrityError
 
@@ -316,7 +316,8 @@ class LeadRepository:
             query = query.where(leads.c.tags.contains(json.dumps(filters["tag"], ensure_ascii=False),
                                                       autoescape=True))
         if filters.get("unassigned"):  # A8: leads no rule or person took (still with their owner/pool)
-            query = query.where(~leads.c.id.in_(select(lead_assignees.c.lead_id)))
+            # NOT EXISTS, an anti-join on PostgreSQL; its NOT IN (subquery) turns into a scan per lead
+            query = query.where(~exists().where(lead_assignees.c.lead_id == leads.c.id))
         if filters.get("q"):
             query = query.where(self._search(filters["q"]))
         if filters.get("visible_to"):
