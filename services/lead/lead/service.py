@@ -29,7 +29,6 @@ MERGE_IN = schemas.MergeIn()
 POOL_IN = schemas.PoolIn()
 CLAIM_IN = schemas.ClaimIn()
 RECYCLE_EVERY = float(os.environ.get("CRM_RECYCLE_EVERY", "60"))
-RULE_ASSIGNMENTS = schemas.RuleAssignment(many=True)
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -148,7 +147,7 @@ class LeadService(WorkEntrypoints, ImportEntrypoints, OperationsMixin):
     @rpc(expected_exceptions=EXPECTED)
     def assign_leads(self, items):
         """A6 in bulk: apply rule decisions, idempotent per decision_key. Emits lead.assigned."""
-        return handlers.assign_leads(load_or_invalid(RULE_ASSIGNMENTS, items), self.storage)
+        return handlers.assign_leads(schemas.load_rule_assignments(items), self.storage)
 
     @rpc(expected_exceptions=EXPECTED)
     def get_history(self, lead_id, limit=None, cursor=None):
