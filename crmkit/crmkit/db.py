@@ -223,13 +223,6 @@ def _dialect_insert(dialect):
 
 
 @lru_cache(maxsize=None)
-def _upsert_statement(dialect, table, keys, column):
-    stmt = _dialect_insert(dialect)(table)
-    return stmt.on_conflict_do_update(index_elements=list(keys),
-                                      set_={column: getattr(table.c, column) + getattr(stmt.excluded, column)})
-
-
-@lru_cache(maxsize=None)
 def insert_ignore_statement(dialect, table, keys=None):
     """INSERT that skips a row whose key exists, built once. On SQLite it is INSERT OR IGNORE,
     which SQLAlchemy caches (its on_conflict_do_nothing form has no cache key there and was
@@ -237,12 +230,6 @@ def insert_ignore_statement(dialect, table, keys=None):
     if dialect == "sqlite":
         return insert(table).prefix_with("OR IGNORE")
     return _dialect_insert(dialect)(table).on_conflict_do_nothing(index_elements=list(keys) if keys else None)
-
-
-def upsert_add(conn, table, keys: tuple, column: str, rows: list):
-    """For each row, INSERT it, or add its `column` to the stored one (SQLite and PostgreSQL).
-    All rows go in one executemany."""
-    conn.execute(_upsert_statement(conn.dialect.name, table, tuple(keys), column), rows)
 
 
 def insert_ignore(conn, table, keys: tuple, row: dict) -> int:

@@ -1,11 +1,12 @@
 """The reporting service's tables: the events it consumed (R6), the projections built from them,
 the repository over both, and the unit of work."""
-from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Table, Text, bindparam, case, delete,
-                        func, insert, or_, select, update)
-
 from functools import lru_cache
 
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, insert_ignore_statement, messaging_tables, upsert_add
+from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Table, Text, bindparam, case, delete,
+                        func, insert, or_, select, text, update)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, insert_ignore_statement, messaging_tables
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -106,14 +107,18 @@ Index("ix_report_activities_worker_time", activities.c.worker_id, activities.c.o
 
 PROJECTIONS = (campaigns, counters, person_counters, lead_facts, activities, opportunities, rates)
 FACTS = {"lead": lead_facts, "activity": activities, "opportunity": opportunities, "campaign": campaigns}
+# Facts a batch reads in one SELECT … IN and writes back in one executemany per table (see load_facts).
+BATCHED = ("lead", "activity")
+LOAD_CHUNK = 500  # ids per SELECT … IN, well under SQLite's bound-parameter limit
 
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
-_TOUCH_CAMPAIGN = (update(campaigns).where(campaigns.c.id == bindparam("campaign_id"))
-                   .values(updated_at=case((or_(campaigns.c.updated_at.is_(None),
-                                                campaigns.c.updated_at < bindparam("at")), bindparam("at")),
-                                           else_=campaigns.c.updated_at)))
-_INSERT_CAMPAIGN = insert(campaigns)
 _GET = {name: select(table).where(table.c.id == bindparam("id")) for name, table in FACTS.items()}
+# A batch's leads are locked as they are read (PostgreSQL; SQLite's writer holds the database): a
+# replica's batch never moves counts from a state another one is changing. In id order: no deadlock.
+_GET_MANY = {"lead": select(lead_facts).where(lead_facts.c.id.in_(bindparam("ids", expanding=True)))
+             .order_by(lead_facts.c.id).with_for_update(),
+             "activity": select(activities).where(activities.c.id.in_(bindparam("ids", expanding=True)))}
+_INSERT = {name: insert(table) for name, table in FACTS.items()}
 _COUNTS = (select(counters.c.dimension, counters.c.key, counters.c.value)
            .where(counters.c.campaign_id == bindparam("campaign_id")))
 _CHILDREN = select(campaigns.c.id).where(campaigns.c.parent_id.in_(bindparam("ids", expanding=True)),
@@ -127,6 +132,49 @@ def _update_fact(table, columns):
     return update(table).where(table.c.id == bindparam("_id")).values({c: bindparam(c) for c in columns})
 
 
+_DIALECT_INSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+_NAMED_SQLITE = sqlite.dialect(paramstyle="named")
+
+
+def _add_value(row, excluded):
+    return {"value": row.value + excluded.value}
+
+
+def _latest_update(row, excluded):
+    return {"updated_at": case((or_(row.updated_at.is_(None), row.updated_at < excluded.updated_at),
+                                excluded.updated_at), else_=row.updated_at)}
+
+
+@lru_cache(maxsize=None)
+def _upsert(dialect, table, keys, set_):
+    """INSERT (keys and the columns set_ sets) … ON CONFLICT (keys) DO UPDATE SET set_(row, excluded),
+    built once. SQLAlchemy makes no cache key for ON CONFLICT and would compile it on every call: on
+    SQLite it is typed text compiled here once; on PostgreSQL it stays the construct, whose rows
+    insertmanyvalues sends in one statement (text would send them one by one)."""
+    statement = _DIALECT_INSERT[dialect](table)
+    set_ = set_(table.c, statement.excluded)
+    statement = statement.on_conflict_do_update(index_elements=list(keys), set_=set_)
+    if dialect != "sqlite":
+        return statement
+    compiled = statement.compile(dialect=_NAMED_SQLITE, column_keys=[*keys, *set_])
+    return text(compiled.string).bindparams(*(bindparam(name, type_=bind.type)
+                                              for name, bind in compiled.binds.items()))
+
+
+@lru_cache(maxsize=None)
+def _round_trips(dialect, table):
+    """(column, to the database, back from it) for the table's times: SQLite hands them back naive.
+    The facts held in memory are kept as a read would give them."""
+    trips = []
+    for column in table.c:
+        if isinstance(column.type, DateTime):
+            impl = column.type.dialect_impl(dialect)
+            bind, result = impl.bind_processor(dialect), impl.result_processor(dialect, None)
+            if bind and result:
+                trips.append((column.name, bind, result))
+    return tuple(trips)
+
+
 def _number(value):
     return int(value) if value == int(value) else value
 
@@ -134,6 +182,9 @@ def _number(value):
 class ReportRepository:
     def __init__(self, session):
         self.session = session
+        self._facts = {kind: {} for kind in BATCHED}    # id → row as stored, or None: not in the table
+        self._stored = {kind: set() for kind in BATCHED}  # ids the table holds
+        self._dirty = {kind: {} for kind in BATCHED}      # ids to write, in order
 
     # -- the event store (R6) ---------------------------------------------------------------------
     def keep_events(self, rows):
@@ -151,29 +202,95 @@ class ReportRepository:
         return count, last
 
     def clear_projections(self):
+        self.write_facts()
         for table in PROJECTIONS:
             self.session.execute(delete(table))
 
     # -- facts: one row per campaign, lead, activity, opportunity ----------------------------------
+    # Lead and activity facts are read for a whole batch at once (load_facts), held in memory as a
+    # read would give them, and written back by write_facts(), which the projector calls when it
+    # flushes; the reads below that need those tables write them first.
+    def load_facts(self, kind, ids):
+        """Read the facts of these ids in one statement (per LOAD_CHUNK); fact() then answers
+        from memory. Ids already held are not read again."""
+        held, stored = self._facts[kind], self._stored[kind]
+        wanted = sorted({i for i in ids if isinstance(i, str) and i not in held})
+        for start in range(0, len(wanted), LOAD_CHUNK):
+            chunk = wanted[start:start + LOAD_CHUNK]
+            for row in self.session.execute(_GET_MANY[kind], {"ids": chunk}).mappings():
+                held[row["id"]] = dict(row)
+                stored.add(row["id"])
+            for fact_id in chunk:
+                held.setdefault(fact_id, None)
+
+    def _held(self, kind, fact_id):
+        """The fact's row held in memory (None: not in the table); False when it is not held
+        in memory (another kind, or an id that is not text)."""
+        if kind not in BATCHED or not isinstance(fact_id, str):
+            return False
+        held = self._facts[kind]
+        if fact_id not in held:
+            self.load_facts(kind, [fact_id])
+        return held[fact_id]
+
     def fact(self, kind, fact_id):
-        row = self.session.execute(_GET[kind], {"id": fact_id}).mappings().first()
+        row = self._held(kind, fact_id)
+        if row is False:
+            row = self.session.execute(_GET[kind], {"id": fact_id}).mappings().first()
         return dict(row) if row else None
 
     def put_fact(self, kind, values, exists):
-        table = FACTS[kind]
-        if exists:
-            columns = tuple(sorted(k for k in values if k != "id"))
-            self.session.execute(_update_fact(table, columns), {**values, "_id": values["id"]})
-        else:
-            self.session.execute(insert(table), values)
+        table, fact_id = FACTS[kind], values["id"]
+        row = self._held(kind, fact_id)
+        if row is False:
+            if exists:
+                columns = tuple(sorted(k for k in values if k != "id"))
+                self.session.execute(_update_fact(table, columns), {**values, "_id": fact_id})
+            else:
+                self.session.execute(_INSERT[kind], values)
+            return
+        if exists and row is None:
+            return  # an UPDATE of no row
+        if not exists:
+            row = self._facts[kind][fact_id] = dict.fromkeys(table.c.keys())
+        for name, to_db, from_db in _round_trips(self.session.dialect, table):
+            value = values.get(name)
+            if value is not None and value is not row[name]:  # not the value read
+                values = {**values, name: from_db(to_db(value))}
+        row.update(values)
+        self._dirty[kind][fact_id] = True
+
+    def write_facts(self):
+        """Write the facts put since the last call, then forget what is held (the next batch
+        reads afresh)."""
+        for kind in BATCHED:
+            self._write(kind)
+            self._facts[kind].clear()
+            self._stored[kind].clear()
+
+    def _write(self, kind):
+        """The facts of a kind put since it was last written: one INSERT and one UPDATE executemany."""
+        table, held, stored, dirty = FACTS[kind], self._facts[kind], self._stored[kind], self._dirty[kind]
+        rows = [held[i] for i in dirty]
+        new = [row for row in rows if row["id"] not in stored]
+        changed = [{**row, "_id": row["id"]} for row in rows if row["id"] in stored]
+        if new:
+            self.session.execute(_INSERT[kind], new)
+        if changed:
+            self.session.execute(_update_fact(table, tuple(sorted(c for c in table.c.keys() if c != "id"))),
+                                 changed)
+        stored.update(dirty)
+        dirty.clear()
 
     def campaign(self, campaign_id):
         return self.fact("campaign", campaign_id)
 
-    def touch_campaign(self, campaign_id, at):
-        """The campaign's report changed at `at` (the event's time): keep the latest; create a stub."""
-        if not self.session.execute(_TOUCH_CAMPAIGN, {"campaign_id": campaign_id, "at": at}).rowcount:
-            self.session.execute(_INSERT_CAMPAIGN, {"id": campaign_id, "updated_at": at})
+    def touch_campaigns(self, times):
+        """Each campaign's report changed at its `at` (the event's time), [(campaign_id, at)]: keep
+        the latest; create a stub. One statement."""
+        if times:
+            self._upsert(campaigns, ("id",), _latest_update,
+                         [{"id": campaign_id, "updated_at": at} for campaign_id, at in times])
 
     def children(self, campaign_ids):
         return [r for r, in self.session.execute(_CHILDREN, {"ids": list(campaign_ids)})] if campaign_ids else []
@@ -193,11 +310,14 @@ class ReportRepository:
 
     def add_counters(self, rows):
         if rows:
-            upsert_add(self.session, counters, ("campaign_id", "dimension", "key"), "value", rows)
+            self._upsert(counters, ("campaign_id", "dimension", "key"), _add_value, rows)
 
     def add_person_counters(self, rows):
         if rows:
-            upsert_add(self.session, person_counters, ("campaign_id", "user_id", "key"), "value", rows)
+            self._upsert(person_counters, ("campaign_id", "user_id", "key"), _add_value, rows)
+
+    def _upsert(self, table, keys, set_, rows):
+        self.session.execute(_upsert(self.session.dialect.name, table, keys, set_), rows)
 
     def counts(self, campaign_id) -> dict:
         rows = self.session.execute(_COUNTS, {"campaign_id": campaign_id})
@@ -221,6 +341,7 @@ class ReportRepository:
 
     # -- leads, activities, opportunities for the read models ----------------------------------------
     def leads_of(self, campaign_id=None):
+        self._write("lead")
         query = select(lead_facts.c.owner_id, lead_facts.c.pool_id, lead_facts.c.assignees,
                        lead_facts.c.created_at, lead_facts.c.usable_at, lead_facts.c.id).where(
             lead_facts.c.gone.is_(None), lead_facts.c.campaign_id.is_not(None))
@@ -238,6 +359,7 @@ class ReportRepository:
                 in self.session.execute(query.group_by(opportunities.c.lead_id))}
 
     def activities_of(self, worker_id=None):
+        self._write("activity")
         query = select(activities.c.id, activities.c.campaign_id, activities.c.worker_id,
                        activities.c.effort_hours, activities.c.occurred_at, activities.c.effort_cost)
         if worker_id is not None:
@@ -245,8 +367,11 @@ class ReportRepository:
         return self.session.execute(query).all()
 
     def set_effort_cost(self, activity_id, effort_cost):
+        self._write("activity")
         self.session.execute(update(activities).where(activities.c.id == activity_id)
                              .values(effort_cost=effort_cost))
+        if self._facts["activity"].get(activity_id):
+            self._facts["activity"][activity_id]["effort_cost"] = effort_cost
 
     # -- hourly rates --------------------------------------------------------------------------------
     def add_rate(self, user_id, valid_from, rate):

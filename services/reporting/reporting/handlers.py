@@ -20,7 +20,9 @@ def project_events(events, uow, handler):
 
     def effect(event):
         nonlocal projector
-        projector = projector or Projector(uow.reports)
+        if projector is None:
+            projector = Projector(uow.reports)
+            projector.prefetch(events)
         projector.apply(event)
         kept.append({"event_id": event["event_id"], "type": event["type"],
                      "occurred_at": when(event["occurred_at"]), "payload": envelope.dumps(event)})
@@ -56,9 +58,11 @@ def rebuild(uow, batch=REBUILD_BATCH):
             rows = uow.reports.stored_events(last, batch)
             if not rows:
                 break
-            for seq, payload in rows:
-                projector.apply(envelope.parse(payload))
-                last = seq
+            batch_events = [envelope.parse(payload) for _, payload in rows]
+            projector.prefetch(batch_events)
+            for event in batch_events:
+                projector.apply(event)
+            last = rows[-1][0]
             projector.flush()
             replayed += len(rows)
         uow.commit()

@@ -62,8 +62,7 @@ class Deltas:
                               for (c, d, k), v in sorted(self.campaign.items()) if v])
         reports.add_person_counters([{"campaign_id": c, "user_id": u, "key": k, "value": v}
                                      for (c, u, k), v in sorted(self.person.items()) if v])
-        for campaign_id, at in sorted(self.touched.items()):
-            reports.touch_campaign(campaign_id, at)
+        reports.touch_campaigns(sorted(self.touched.items()))
         self.__init__()
 
 
@@ -82,7 +81,23 @@ class Projector:
         if handler is not None:
             handler(event, event["data"], when(event["occurred_at"]))
 
+    def prefetch(self, events):
+        """Read the lead and activity facts these events touch in one go, before applying them one
+        by one (a fact not read here is read when needed)."""
+        leads, activities = [], []
+        for event in events:
+            kind, data = event["type"].split(".", 1)[0], event["data"]
+            if kind == "lead":
+                leads.append(data.get("id"))
+                if event["type"] == "lead.merged":
+                    leads += data.get("merged_ids") or data.get("from") or []
+            elif kind == "activity":
+                activities.append(data.get("id"))
+        self.reports.load_facts("lead", leads)
+        self.reports.load_facts("activity", activities)
+
     def flush(self):
+        self.reports.write_facts()
         self.deltas.flush(self.reports)
 
     # -- campaigns (C1, C3, C5) -----------------------------------------------------------------------
