@@ -25,6 +25,7 @@ import statistics
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import common  # noqa: F401 - sets sys.path
 import pika
@@ -84,13 +85,13 @@ def load(url, events, batch=1000):
     for one in events:
         chunk.append(one)
         if len(chunk) == batch:
-            handlers.project_events(chunk, uow, "reporting.on_lead_event")
+            handlers.project_events(chunk, uow)
             count += len(chunk)
             chunk = []
             if count % 100_000 == 0:
                 print(f"  loaded {count} events, {count / (time.monotonic() - started):.0f}/s", flush=True)
     if chunk:
-        handlers.project_events(chunk, uow, "reporting.on_lead_event")
+        handlers.project_events(chunk, uow)
         count += len(chunk)
     engine.dispose()
     return count, time.monotonic() - started
@@ -177,22 +178,34 @@ def main():
     parser.add_argument("--campaigns", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--live", type=int, default=20000, help="events published for the live projection rate")
+    parser.add_argument("--state", help="keep the loaded databases in this directory and, if they are there "
+                                        "already, use them instead of loading again (to measure again)")
+    parser.add_argument("--no-rebuild", action="store_true", help="skip the rebuild")
     args = parser.parse_args()
     leads, activities = int(FULL_LEADS * args.scale), int(FULL_ACTIVITIES * args.scale)
+    state = Path(args.state).resolve() if args.state else None
+    loaded = json.loads((state / "loaded.json").read_text()) if state and (state / "loaded.json").exists() else None
+    env = {"CRM_VAR_DIR": str(state)} if state else None
 
-    with vhost() as amqp_uri, running_stack(amqp_uri) as stack:
+    with vhost() as amqp_uri, running_stack(amqp_uri, env=env) as stack:
         api = stack.api
-        workers = [api.user(f"bench-worker-{i}", roles=["sales_member"], hourly_rate=60 + 10 * i)[0]["id"]
-                   for i in range(5)]
-        campaign_ids = [api.ok("POST", "/campaigns", json={"name": f"活动 {i}", "type": "trade_show",
-                                                          "budget": "100000", "expected_revenue": "500000"})["id"]
-                        for i in range(args.campaigns)]
         url = stack.env.get("REPORTING_DATABASE_URL") or f"sqlite:///{stack.env['CRM_VAR_DIR']}/reporting.db"
-        assert wait_until(lambda: api.get(f"/reports/campaigns/{campaign_ids[-1]}").status_code == 200, 60)
-        print(f"history: {leads} leads, {activities} activities, {args.campaigns} campaigns", flush=True)
-        count, seconds = load(url, history(campaign_ids, leads, activities, workers))
-        print(f"load (batch handler in-process, 1000 per batch): {count} events in {seconds:.1f} s, "
-              f"{count / seconds:.0f} events/s", flush=True)
+        if loaded:
+            campaign_ids = loaded["campaign_ids"]
+            print(f"history: as loaded before in {state}: {loaded['events']} events", flush=True)
+        else:
+            workers = [api.user(f"bench-worker-{i}", roles=["sales_member"], hourly_rate=60 + 10 * i)[0]["id"]
+                       for i in range(5)]
+            campaign_ids = [api.ok("POST", "/campaigns", json={"name": f"活动 {i}", "type": "trade_show",
+                                                              "budget": "100000", "expected_revenue": "500000"})["id"]
+                            for i in range(args.campaigns)]
+            assert wait_until(lambda: api.get(f"/reports/campaigns/{campaign_ids[-1]}").status_code == 200, 60)
+            print(f"history: {leads} leads, {activities} activities, {args.campaigns} campaigns", flush=True)
+            count, seconds = load(url, history(campaign_ids, leads, activities, workers))
+            print(f"load (batch handler in-process, 1000 per batch): {count} events in {seconds:.1f} s, "
+                  f"{count / seconds:.0f} events/s", flush=True)
+            if state:
+                (state / "loaded.json").write_text(json.dumps({"campaign_ids": campaign_ids, "events": count}))
 
         report_p99 = report_latency(stack, campaign_ids, args.requests)
         select_p99 = select_latency(url.replace("sqlite:///", ""), campaign_ids, args.requests)
@@ -204,6 +217,9 @@ def main():
         print(f"live projection through the broker: {live_rate:.0f} events/s "
               f"(raw pika consume {ceiling:.0f} msgs/s, ratio {live_rate / ceiling:.2f})", flush=True)
 
+        if args.no_rebuild:
+            print(f"reports: p99 {report_p99:.1f} ms, projection {live_rate:.0f} events/s, rebuild not run")
+            return
         from reporting.rebuild import rebuild
         result = rebuild(url)
         full = result["seconds"] * (FULL_LEADS * 1.12 + FULL_ACTIVITIES) / max(result["replayed"], 1)

@@ -4,7 +4,6 @@ import time
 from crmkit import envelope
 from crmkit.envelope import iso
 from crmkit.errors import Invalid, NotFound
-from crmkit.inbox import handle_each_once
 
 from . import model
 from .projection import Projector, when
@@ -12,38 +11,43 @@ from .projection import Projector, when
 REBUILD_BATCH = 5000
 
 
-def project_events(events, uow, handler):
-    """A batch of events in one transaction, each applied at most once (its inbox row commits with
-    its effect) and kept for the rebuild (R2, R6). Returns the events that were new."""
-    kept = []
-    projector = None
-
-    def effect(event):
-        nonlocal projector
-        if projector is None:
+def project_events(events, uow):
+    """A batch of events in one transaction, each applied at most once and kept for the rebuild
+    (R2, R6). The kept event is the inbox: its row (unique event_id) commits with the effect, and
+    only the events whose row is new are applied. Returns those, in order."""
+    with uow:
+        kept, seen = [], set()
+        for event in events:
+            if event["event_id"] not in seen:
+                seen.add(event["event_id"])
+                kept.append({"event_id": event["event_id"], "type": event["type"],
+                             "occurred_at": when(event["occurred_at"]), "payload": envelope.dumps(event)})
+        new = uow.reports.keep_events(kept)
+        fresh = []
+        for event in events:  # in order, each once
+            if event["event_id"] in new:
+                new.discard(event["event_id"])
+                fresh.append(event)
+        if fresh:
             projector = Projector(uow.reports)
-            projector.prefetch(events)
-        projector.apply(event)
-        kept.append({"event_id": event["event_id"], "type": event["type"],
-                     "occurred_at": when(event["occurred_at"]), "payload": envelope.dumps(event)})
-
-    def finish():
-        if projector is not None:
+            projector.prefetch(fresh)
+            for event in fresh:
+                projector.apply(event)
             projector.flush()
-        uow.reports.keep_events(kept)
-    return handle_each_once(uow, events, handler, effect, finish=finish)
+        uow.commit()
+    return fresh
 
 
 def on_campaign_event(event, uow):
-    return bool(project_events([event], uow, "reporting.on_campaign_event"))
+    return bool(project_events([event], uow))
 
 
 def on_lead_event(event, uow):
-    return bool(project_events([event], uow, "reporting.on_lead_event"))
+    return bool(project_events([event], uow))
 
 
 def on_lead_events(events, uow):
-    return project_events(events, uow, "reporting.on_lead_event")
+    return project_events(events, uow)
 
 
 def rebuild(uow, batch=REBUILD_BATCH):

@@ -54,13 +54,13 @@ class ReportingService(OperationsMixin):
 
     @consume_event_batches("reporting.on_campaign_event")
     def on_campaign_event(self, events):
-        handlers.project_events(events, self.storage, "reporting.on_campaign_event")
+        handlers.project_events(events, self.storage)
 
     @consume_event_batches("reporting.on_lead_event")
     def on_lead_event(self, events):
-        handlers.project_events(events, self.storage, "reporting.on_lead_event")
+        handlers.project_events(events, self.storage)
 
     @consume_event_batches("reporting.on_gateway_event")
     def on_gateway_event(self, events):
         """C4: hourly rates of users and the default rate, for effort cost."""
-        handlers.project_events(events, self.storage, "reporting.on_gateway_event")
+        handlers.project_events(events, self.storage)

@@ -91,7 +91,7 @@ def campaign_story():
 
 def project(uow, events, batch=7):
     for start in range(0, len(events), batch):
-        handlers.project_events(events[start:start + batch], uow, "reporting.on_lead_event")
+        handlers.project_events(events[start:start + batch], uow)
 
 
 EXPECTED_COST = {"budget": "10000.00", "expenses": "1213.00", "expense_entries": "1200.50",
@@ -238,7 +238,7 @@ def test_an_unknown_or_destroyed_campaign_has_no_report(uow):
 def test_a_malformed_lead_event_fails_so_that_it_is_retried_and_parked(uow):
     broken = {"event_id": "bad", "type": "lead.created", "version": 1, "occurred_at": at(1), "data": {}}
     with pytest.raises(KeyError):
-        handlers.project_events([broken], uow, "reporting.on_lead_event")
+        handlers.project_events([broken], uow)
     assert handlers.projection_stats(uow)["events"] == 0
 
 
