@@ -161,8 +161,7 @@ class SqlUnitOfWork:
 
         For batches: unlike mark_processed, a repeat does not fail the transaction.
         """
-        return insert_ignore(self.session, self._inbox, ("event_id", "handler"), {
-            "event_id": event_id, "handler": handler, "processed_at": envelope.now()}) == 1
+        return bool(self.first_times([event_id], handler))
 
     def first_times(self, event_ids, handler) -> set:
         """first_time for many events in one statement: the ids that were new."""

@@ -26,15 +26,21 @@ def handle_each_once(uow, events, handler, effect, finish=None, pack=False):
     with uow:
         if pack:
             uow.pack_events()
-        new = uow.first_times([event["event_id"] for event in events], handler)
-        fresh, seen = [], set()
-        for event in events:  # in order, each once
-            if event["event_id"] in new and event["event_id"] not in seen:
-                seen.add(event["event_id"])
-                fresh.append(event)
+        fresh = new_in_order(events, uow.first_times([event["event_id"] for event in events], handler))
         for event in fresh:
             effect(event)
         if finish is not None:
             finish()
         uow.commit()
+    return fresh
+
+
+def new_in_order(events, new_ids) -> list:
+    """The events whose ids are in `new_ids` (those an inbox insert found new), in order, each once
+    (a batch may hold a repeat of an event)."""
+    fresh, left = [], set(new_ids)
+    for event in events:
+        if event["event_id"] in left:
+            left.discard(event["event_id"])
+            fresh.append(event)
     return fresh

@@ -6,7 +6,7 @@ from functools import lru_cache
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         bindparam, delete, func, insert, select, update)
 
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, insert_ignore_statement, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, insert_ignore_statement, messaging_tables
 
 from .model import Rule
 
@@ -192,8 +192,7 @@ class DecisionRepository:
 
     def add(self, decision: dict) -> bool:
         """Store the decision for its event; False if that event was decided before."""
-        return insert_ignore(self.session, decisions, ("event_id",), {
-            **decision, "recipients": _dump(decision["recipients"]), "leaves": _dump(decision["leaves"])}) == 1
+        return decision["event_id"] in self.add_many([decision])
 
     def add_many(self, decisions_) -> set:
         """add() for many in one statement: the event ids whose decisions were stored (the others

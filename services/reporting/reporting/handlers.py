@@ -4,6 +4,7 @@ import time
 from crmkit import envelope
 from crmkit.envelope import iso
 from crmkit.errors import Invalid, NotFound
+from crmkit.inbox import new_in_order
 
 from . import model
 from .projection import Projector, when
@@ -22,12 +23,7 @@ def project_events(events, uow):
                 seen.add(event["event_id"])
                 kept.append({"event_id": event["event_id"], "type": event["type"],
                              "occurred_at": when(event["occurred_at"]), "payload": envelope.dumps(event)})
-        new = uow.reports.keep_events(kept)
-        fresh = []
-        for event in events:  # in order, each once
-            if event["event_id"] in new:
-                new.discard(event["event_id"])
-                fresh.append(event)
+        fresh = new_in_order(events, uow.reports.keep_events(kept))
         if fresh:
             projector = Projector(uow.reports)
             projector.prefetch(fresh)
