@@ -68,9 +68,10 @@ class RpcChannel:
         if message.properties.get("correlation_id") == self._waiting:
             self._reply = json.loads(message.body)
 
-    def _on_return(self, reply_code, reply_text, exchange, routing_key, message):
+    def _on_return(self, exc, exchange, routing_key, message):
+        """py-amqp's basic_return callback: (error, exchange, routing key, message)."""
         if message.properties.get("correlation_id") == self._waiting:
-            self._reply = _Unroutable(f"no service listens on {routing_key} ({reply_text})")
+            self._reply = _Unroutable(f"no service listens on {routing_key} ({exc})")
 
     def call(self, service, method, args, kwargs, context, timeout):
         correlation_id = uuid.uuid4().hex
