@@ -17,6 +17,7 @@ from nameko.containers import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 
 from . import envelope, topology
+from .acks import AckWindow
 from .db import AlreadyProcessed
 from .publish import ConfirmingPublisher
 
@@ -26,11 +27,82 @@ ATTEMPT_HEADER = "x-crm-attempt"
 
 
 class ParkingQueueConsumer(QueueConsumer):
-    """Nameko's QueueConsumer, except that a body kombu cannot decode is parked, and the
-    prefetch is large enough for batch consumers.
-
-    kombu's ConsumerMixin.on_decode_error logs and *acks* such a message: a silent drop.
+    """Nameko's QueueConsumer, except that
+    - a body kombu cannot decode is parked (kombu's ConsumerMixin.on_decode_error logs and
+      *acks* such a message: a silent drop);
+    - the prefetch is large enough for batch consumers;
+    - acks go through an AckWindow: one multiple-ack for a run of handled deliveries, never
+      past one still being handled; one held behind a slow delivery is acked on its own
+      after HOLD seconds.
     """
+    HOLD = 0.2
+
+    def __init__(self):
+        super().__init__()
+        self._window = None
+        self._flusher = None
+
+    def _window_of(self, channel):
+        if self._window is None or self._window.channel is not channel:  # first, or a new channel
+            self._window = AckWindow(channel)
+        return self._window
+
+    def handle_message(self, provider, body, message):
+        self._window_of(message.channel).delivered(message.delivery_tag)
+        super().handle_message(provider, body, message)
+
+    def ack_message(self, message):
+        self.ack_messages([message])
+
+    def ack_messages(self, messages):
+        """Acknowledge handled messages: one frame for the run they complete (AckWindow)."""
+        window = self._window
+        mine = []
+        for message in messages:
+            if not message.channel.connection:  # the broker has taken it back already
+                continue
+            if window is None or window.channel is not message.channel:  # from an earlier channel
+                super().ack_message(message)
+            else:
+                mine.append(message)
+        if not mine:
+            return
+        try:
+            window.ack(*(message.delivery_tag for message in mine))
+        except ConnectionError:  # pragma: no cover - closing: the broker redelivers
+            return
+        for message in mine:
+            message._state = "ACK"
+        if window.held and self._flusher is None:
+            self._flusher = self.container.spawn_managed_thread(self._flush_held, identifier="ack-flusher")
+
+    def requeue_message(self, message):
+        super().requeue_message(message)
+        window = self._window
+        if window is not None and window.channel is message.channel and message.channel.connection:
+            window.settled(message.delivery_tag)
+
+    def _flush_held(self):
+        import eventlet
+
+        try:
+            eventlet.sleep(self.HOLD)
+            window = self._window
+            if window is not None and window.channel.connection:
+                window.flush_held()
+        except ConnectionError:  # pragma: no cover - closing: the broker redelivers
+            pass
+        finally:
+            self._flusher = None
+
+    def stop(self):
+        window = self._window
+        if window is not None and window.channel.connection:
+            try:
+                window.flush_held()
+            except ConnectionError:  # pragma: no cover
+                pass
+        super().stop()
 
     @property
     def prefetch_count(self):
@@ -45,6 +117,7 @@ class ParkingQueueConsumer(QueueConsumer):
         return consumers
 
     def _undecodable(self, provider, message, exc):
+        self._window_of(message.channel).delivered(message.delivery_tag)
         self.container.spawn_managed_thread(partial(provider.handle_undecodable, message, exc),
                                             identifier="park-undecodable")
 
@@ -219,8 +292,7 @@ class BatchEventConsumer(ReliableEventConsumer):
 
     def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
         if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
-            for message in messages:
-                self.queue_consumer.ack_message(message)
+            self.queue_consumer.ack_messages(messages)
             return result, None
         for message in messages:
             self._failed(message, exc_info)

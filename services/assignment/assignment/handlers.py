@@ -163,6 +163,14 @@ class _Batch:
         self.load = {}
         self.people = {}
 
+    def prefetch_rules(self, leads):
+        """Load the campaign rules of all these leads in one query (rules_for then finds them)."""
+        missing = {lead.get("campaign_id") for lead in leads} - {None, ""}
+        missing -= {key[1] for key in self.cache if key[0] == "campaign"}
+        if missing:
+            for campaign_id, entries in self.uow.rules.rules_for_campaigns(sorted(missing)).items():
+                self.cache["campaign", campaign_id] = [rule for rule, _ in entries]
+
     def rules_for(self, lead):
         """The lead's own rule (a web form's route, C6) if it names one, else its campaign's (A6)."""
         rule_id, campaign_id = lead.get("rule_id"), lead.get("campaign_id")
@@ -266,6 +274,7 @@ def on_leads_created(events, uow, assign_many):
     batch = _Batch(uow)
     with uow:
         stored = {d["event_id"]: d for d in uow.decisions.for_events(ids)}
+        batch.prefetch_rules([event["data"] for event in events if event["event_id"] not in stored])
         fresh = {}
         for event in events:
             lead, event_id = event["data"], event["event_id"]

@@ -43,6 +43,9 @@ class FakeRuleRepository:
                          key=lambda item: (item[1][1], item[0]))
         return [(self.get(rule_id), priority) for _, (rule_id, priority) in entries]
 
+    def rules_for_campaigns(self, campaign_ids):
+        return {campaign_id: self.rules_for_campaign(campaign_id) for campaign_id in campaign_ids}
+
     def set_campaign_rules(self, campaign_id, entries, actor_id, at):
         self._state["campaign_rules"][campaign_id] = [tuple(e) for e in entries]
 

@@ -96,6 +96,9 @@ def test_a_campaigns_rules_come_in_priority_order_and_a_new_list_replaces_the_ol
         any_uow.commit()
     with any_uow:
         assert first == [("R3", 1, True), ("R1", 5, False)]
+        many = any_uow.rules.rules_for_campaigns(["C1", "C2", "C3"])  # one query, same answers
+        assert {c: [(r.id, p) for r, p in entries] for c, entries in many.items()} == {
+            "C1": [("R2", 0)], "C2": [("R1", 0)], "C3": []}
         assert [r.id for r, _ in any_uow.rules.rules_for_campaign("C1")] == ["R2"]
         assert any_uow.rules.campaigns_of("R1") == ["C2"]
         assert any_uow.rules.rules_for_campaign("C3") == []

@@ -56,7 +56,7 @@ class ReportingService(OperationsMixin):
     def on_campaign_event(self, events):
         handlers.project_events(events, self.storage)
 
-    @consume_event_batches("reporting.on_lead_event")
+    @consume_event_batches("reporting.on_lead_event", max_batch=500)
     def on_lead_event(self, events):
         handlers.project_events(events, self.storage)
 
