@@ -177,7 +177,7 @@ def main():
     parser.add_argument("--scale", type=float, default=0.1, help="fraction of 1,000,000 leads / 200,000 activities")
     parser.add_argument("--campaigns", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--live", type=int, default=20000, help="events published for the live projection rate")
+    parser.add_argument("--live", type=int, default=50000, help="events published for the live projection rate")
     parser.add_argument("--state", help="keep the loaded databases in this directory and, if they are there "
                                         "already, use them instead of loading again (to measure again)")
     parser.add_argument("--no-rebuild", action="store_true", help="skip the rebuild")

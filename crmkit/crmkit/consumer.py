@@ -49,7 +49,10 @@ class ParkingQueueConsumer(QueueConsumer):
 
     def handle_message(self, provider, body, message):
         self._window_of(message.channel).delivered(message.delivery_tag)
-        super().handle_message(provider, body, message)
+        if getattr(provider, "handles_inline", False):  # quick and never waits: no thread per message
+            provider.handle_message(body, message)
+        else:
+            super().handle_message(provider, body, message)
 
     def ack_message(self, message):
         self.ack_messages([message])
@@ -141,14 +144,15 @@ class ReliableEventConsumer(Consumer):
         super().stop()
         self.publisher.close()
 
-    def _events_or_park(self, body, message):
+    def _events_or_park(self, body, message, park=None):
         """The envelope as a list, or a packed envelope's inner events this subscription wants
-        (envelope.unpack; maybe none); None once a message that is not an event has been parked."""
+        (envelope.unpack; maybe none); None once a message that is not an event has been parked
+        (by `park`, default self._park)."""
         try:
             return envelope.unpack(envelope.parse(message.body if body is None else body),
                                    self.subscription.routing_keys)
         except envelope.MalformedEvent as exc:
-            self._park(message, f"MalformedEvent: {exc}")
+            (park or self._park)(message, f"MalformedEvent: {exc}")
             return None
 
     def handle_message(self, body, message):
@@ -251,15 +255,22 @@ class BatchEventConsumer(ReliableEventConsumer):
         self._pending_events = 0
         self._timer = None
 
+    # Called in the consumer's own thread for each delivery (ParkingQueueConsumer): it only
+    # gathers; whatever may wait (a worker slot, a confirm when parking) runs in a thread of its own.
+    handles_inline = True
+
+    def _in_thread(self, fn, *args):
+        self.container.spawn_managed_thread(partial(fn, *args), identifier="event-batch")
+
     def handle_message(self, body, message):
-        events = self._events_or_park(body, message)
+        events = self._events_or_park(body, message, park=partial(self._in_thread, self._park))
         if events is None:
             return
         if not events:  # a packed message with nothing for this subscription
             self.queue_consumer.ack_message(message)
             return
         if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) > 0:
-            self._spawn([(events, message)])
+            self._in_thread(self._spawn, [(events, message)])
             return
         self._pending.append((events, message))
         self._pending_events += len(events)
@@ -278,7 +289,7 @@ class BatchEventConsumer(ReliableEventConsumer):
     def _flush(self):
         batch, self._pending, self._pending_events = self._pending, [], 0
         if batch:
-            self._spawn(batch)
+            self._in_thread(self._spawn, batch)
 
     def _spawn(self, batch):
         events = [event for events, _ in batch for event in events]

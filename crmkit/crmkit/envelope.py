@@ -1,5 +1,5 @@
 """The event envelope every service publishes (API.md "Events")."""
-import json
+from . import fastjson
 import time
 import uuid
 from datetime import datetime, timezone
@@ -53,7 +53,7 @@ def exchange_for(event_type: str, source_service: str) -> str:
 
 
 def dumps(event) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return fastjson.dumps(event)
 
 
 def parse(body) -> dict:
@@ -65,7 +65,7 @@ def parse(body) -> dict:
             raise MalformedEvent(f"not UTF-8: {exc}") from exc
     if isinstance(body, str):
         try:
-            body = json.loads(body)
+            body = fastjson.loads(body)
         except ValueError as exc:
             raise MalformedEvent(f"not JSON: {exc}") from exc
     if not isinstance(body, dict):

@@ -12,7 +12,7 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
 
-from . import migrations, topology  # noqa: E402
+from . import fastjson, migrations, topology  # noqa: E402
 from .config import Settings  # noqa: E402
 
 
@@ -40,6 +40,7 @@ def main(argv=None):
                         format=f"%(asctime)s {service}[%(process)d] %(levelname)s %(name)s: %(message)s")
     logging.getLogger("nameko").setLevel(logging.WARNING)
     settings = Settings.from_env(service)
+    fastjson.install_for_kombu()
     service_cls = prepare(service, settings)
     if "--migrate-only" in argv:
         return

@@ -6,6 +6,7 @@ from functools import lru_cache
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         bindparam, delete, func, insert, select, update)
 
+from crmkit import fastjson
 from crmkit.db import BigId, SqlUnitOfWork, insert_ignore_statement, messaging_tables
 
 from .model import Rule
@@ -107,7 +108,7 @@ _MARK_APPLIED = (update(decisions).where(decisions.c.event_id == bindparam("b_ev
 
 
 def _dump(value):
-    return json.dumps(value, ensure_ascii=False, default=str)
+    return fastjson.dumps(value, default=str)
 
 
 class RuleRepository:
@@ -304,12 +305,12 @@ class LeadProjection:
     def get_many(self, lead_ids) -> dict:
         rows = self.session.execute(select(leads.c.data).where(
             leads.c.id.in_(list(lead_ids)), leads.c.deleted.is_(False))).scalars()
-        return {lead["id"]: lead for lead in map(json.loads, rows)}
+        return {lead["id"]: lead for lead in map(fastjson.loads, rows)}
 
     def of_campaign(self, campaign_id, limit):
         rows = self.session.execute(select(leads.c.data).where(
             leads.c.campaign_id == campaign_id, leads.c.deleted.is_(False)).order_by(leads.c.id).limit(limit))
-        return [json.loads(data) for data in rows.scalars()]
+        return [fastjson.loads(data) for data in rows.scalars()]
 
     def open_load(self, user_ids) -> dict:
         """Open leads per user (A7 least_loaded); users with none are 0."""
