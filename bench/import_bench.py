@@ -90,10 +90,10 @@ def databases(kind):
         drop_pg_databases(spare)
 
 
-def run(kind, rows, content, expected_duplicates, expected_bad, timeout):
+def run(kind, rows, content, expected_duplicates, expected_bad, timeout, replicas=None):
     with databases(kind) as (urls, spare), vhost() as amqp_uri:
         env = {f"{name.upper()}_DATABASE_URL": url for name, url in urls.items()}
-        with running_stack(amqp_uri, env=env) as stack:
+        with running_stack(amqp_uri, env=env, replicas=replicas) as stack:
             campaign, _, _ = campaign_with_rule(stack.api, city="Shanghai")
             headers = {"Authorization": "Bearer bench-token"}
             base = f"{stack.url}/api/v1"
@@ -143,14 +143,16 @@ def main():
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database", choices=["both", "sqlite", "postgres"], default="both")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--replicas", default="", help="processes per service, e.g. lead=2 (default 1 each)")
     args = parser.parse_args()
 
     content, duplicates, bad = generate(args.rows)
     print(f"file: {args.rows} rows, {len(content) / 1e6:.1f} MB UTF-8, {duplicates} duplicates, {bad} bad e-mails",
           flush=True)
     kinds = ["postgres", "sqlite"] if args.database == "both" else [args.database]
+    replicas = {name: int(count) for name, count in (part.split("=") for part in args.replicas.split(",") if part)}
     for kind in kinds:
-        rate, assigned_after, raw = run(kind, args.rows, content, duplicates, bad, args.timeout)
+        rate, assigned_after, raw = run(kind, args.rows, content, duplicates, bad, args.timeout, replicas)
         name = "import" if kind == "sqlite" else f"import ({kind})"
         print(f"{name}: {rate:.0f} rows/s stored, all assigned in {assigned_after:.1f} s "
               f"(raw insert {raw:.0f} rows/s, ratio {rate / raw:.2f})", flush=True)

@@ -11,9 +11,10 @@
    rate of the broker (pika, same messages, no work).
 5. Full rebuild (`python -m reporting.rebuild`'s function) of everything kept: seconds.
 
-The default size is a tenth of the issue's (100,000 leads, 20,000 activities, 1,000 campaigns) so
-that it runs in minutes on 2 cores; `--scale 1` loads the full 1,000,000 / 200,000. The rebuild
-time is extrapolated linearly to the full size when run smaller (it replays events one by one).
+The default size is the issue's: 1,000,000 leads, 200,000 activities, 1,000 campaigns (about ten
+minutes on 2 cores, most of it loading and the rebuild). `--scale 0.1` runs a tenth of it, and
+then the rebuild time is extrapolated linearly to the full size (it replays events in order).
+`--state DIR` keeps the loaded history to measure again without loading (`--no-rebuild` skips 5).
 
 Last line: `reports: p99 D ms, projection N events/s, rebuild T s`.
 """
@@ -174,7 +175,7 @@ def raw_consume(amqp_uri, bodies):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", type=float, default=0.1, help="fraction of 1,000,000 leads / 200,000 activities")
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 1,000,000 leads / 200,000 activities")
     parser.add_argument("--campaigns", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--live", type=int, default=50000, help="events published for the live projection rate")
