@@ -14,8 +14,10 @@ import re
 import orjson
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-# orjson reads an integer beyond 64 bits as a float: text with a run of 19 digits goes the slow way.
-_LONG_DIGITS = {str: re.compile(r"[0-9]{19}").search, bytes: re.compile(rb"[0-9]{19}").search}
+# orjson reads an integer beyond 64 bits as a float: text with a number token of 19 digits or more
+# goes the slow way (a run of digits inside an id or other string does not count).
+_LONG_NUMBER = r"(?:^|[:,\[\s])-?[0-9]{19,}(?=[,\]}\s]|$)"
+_LONG_DIGITS = {str: re.compile(_LONG_NUMBER).search, bytes: re.compile(_LONG_NUMBER.encode()).search}
 
 
 def _orjson_reads_it(text) -> bool:

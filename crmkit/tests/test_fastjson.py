@@ -78,3 +78,15 @@ def test_kombus_json_decoder_keeps_its_typed_values():
         assert registry._decoders["application/json"] is not kombu_json.loads
     finally:
         registry._decoders["application/json"] = saved
+
+
+def test_ids_with_long_runs_of_digits_take_the_fast_path(monkeypatch):
+    """A packed message holds thousands of hex ids; some have 19 digits in a row. Only a number
+    token that long needs the standard library."""
+    body = '{"events":[{"id":"a1234567890123456789012b","phone":"13812345678"}]}'
+
+    def standard_loads(*args, **kwargs):
+        raise AssertionError("the slow path was taken")
+    monkeypatch.setattr(fastjson.json, "loads", standard_loads)
+    assert fastjson.loads(body)["events"][0]["id"] == "a1234567890123456789012b"
+    assert fastjson.loads(body.encode())["events"][0]["phone"] == "13812345678"
