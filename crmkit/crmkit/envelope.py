@@ -37,7 +37,7 @@ def new_id() -> str:
 
 def new_event(type_, data, *, actor_id=None, correlation_id=None, causation_id=None, version=1):
     return {
-        "event_id": uuid.uuid4().hex,
+        "event_id": new_id(),  # time-ordered: inboxes and kept events grow at the end of their index
         "type": type_,
         "version": version,
         "occurred_at": iso(now()),
@@ -102,7 +102,7 @@ def pack(events, pack_max) -> list:
                 out.append(part[0])
                 continue
             first = part[0]
-            out.append({"event_id": uuid.uuid4().hex, "type": f"{first['type']}.{BATCH}", "version": 1,
+            out.append({"event_id": new_id(), "type": f"{first['type']}.{BATCH}", "version": 1,
                         "occurred_at": first["occurred_at"], "actor_id": first.get("actor_id"),
                         "correlation_id": first.get("correlation_id"), "causation_id": first.get("causation_id"),
                         "data": {"count": len(part), "events": part}})

@@ -9,19 +9,21 @@ library's own call runs, so results and errors stay as they were. One difference
 float may be written with a shorter exponent (`1e-7` for `1e-07`), the same number.
 """
 import json
-import re
 
 import orjson
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # orjson reads an integer beyond 64 bits as a float: text with a number token of 19 digits or more
-# goes the slow way (a run of digits inside an id or other string does not count).
-_LONG_NUMBER = r"(?:^|[:,\[\s])-?[0-9]{19,}(?=[,\]}\s]|$)"
-_LONG_DIGITS = {str: re.compile(_LONG_NUMBER).search, bytes: re.compile(_LONG_NUMBER.encode()).search}
+# goes the slow way. Found with one C pass (bytes.translate: digits → "0", what may precede a
+# number → "s", the rest → "x"), so a run of digits inside an id or other string does not count.
+_CLASSES = bytes(ord("0") if chr(i) in "0123456789" else ord("s") if chr(i) in ":,[ \t\r\n-" else ord("x")
+                 for i in range(256))
+_LONG_NUMBER = b"s" + b"0" * 19
 
 
 def _orjson_reads_it(text) -> bool:
-    return _LONG_DIGITS[type(text)](text) is None
+    raw = text.encode() if isinstance(text, str) else text
+    return _LONG_NUMBER not in b"s" + raw.translate(_CLASSES)
 
 
 def dumps(value, default=None) -> str:
