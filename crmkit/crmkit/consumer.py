@@ -242,18 +242,25 @@ class BatchEventConsumer(ReliableEventConsumer):
     If a batch fails, each of its messages takes the retry path on its own; a retried
     message is then handled alone, so a poison event is found and parked without
     dragging the others into the parked queue with it.
+
+    `max_concurrency` bounds the batches handled at once (a handler that ends in one bulk call
+    to another service gains nothing from more: they only queue there, and time out).
     """
 
-    def __init__(self, subscription_name, max_batch=100, max_wait=0.1, **kwargs):
+    def __init__(self, subscription_name, max_batch=100, max_wait=0.1, max_concurrency=None, **kwargs):
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.max_concurrency = max_concurrency  # batches handled at once (None: as workers allow)
         super().__init__(subscription_name, **kwargs)
 
     def setup(self):
+        from eventlet.semaphore import Semaphore
+
         super().setup()
         self._pending = []
         self._pending_events = 0
         self._timer = None
+        self._slots = Semaphore(self.max_concurrency) if self.max_concurrency else None
 
     # Called in the consumer's own thread for each delivery (ParkingQueueConsumer): it only
     # gathers; whatever may wait (a worker slot, a confirm when parking) runs in a thread of its own.
@@ -294,14 +301,22 @@ class BatchEventConsumer(ReliableEventConsumer):
     def _spawn(self, batch):
         events = [event for events, _ in batch for event in events]
         messages = [message for _, message in batch]
+        if self._slots is not None:
+            self._slots.acquire()  # this thread waits; its messages stay unacked meanwhile
         try:
             self.container.spawn_worker(self, (events,), {}, context_data={"channel": "event"},
                                         handle_result=partial(self.handle_batch_result, messages))
         except ContainerBeingKilled:
+            self._release()
             for message in messages:
                 self.queue_consumer.requeue_message(message)
 
+    def _release(self):
+        if self._slots is not None:
+            self._slots.release()
+
     def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
+        self._release()
         if exc_info is None or isinstance(exc_info[1], AlreadyProcessed):
             self.queue_consumer.ack_messages(messages)
             return result, None

@@ -97,7 +97,10 @@ class AssignmentService(OperationsMixin):
         """A10: the decisions taken for a lead, oldest first."""
         return handlers.get_assignment_log(lead_id, self.storage, limit, cursor)
 
-    @consume_event_batches("assignment.on_lead_created")
+    # Each batch ends in one bulk assign_leads call: more than two at once only queue in the lead
+    # service (on PostgreSQL seven 500-lead transactions at once each ran past the RPC timeout, and
+    # the retries of the timed-out calls fed the jam).
+    @consume_event_batches("assignment.on_lead_created", max_concurrency=2)
     def on_lead_created(self, events):
         handlers.on_leads_created(events, self.storage, self.lead_rpc.assign_leads)
 

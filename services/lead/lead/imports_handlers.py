@@ -184,6 +184,7 @@ def run_import(job_id, runner, uow, pause=lambda: None, chunk_rows=imports.CHUNK
     ctx = RequestContext(user_id=job["owner_id"], roles=(), correlation_id=job["correlation_id"] or job_id,
                          causation_id=job_id, channel="import")
     counters = {key: job[key] for key in ("next_row", "imported", "duplicates", "error_count")}
+    first_chunk = True
     while counters["next_row"] < sheet.total:
         rows = sheet.rows[counters["next_row"]:counters["next_row"] + chunk_rows]
         with uow:
@@ -200,6 +201,11 @@ def run_import(job_id, runner, uow, pause=lambda: None, chunk_rows=imports.CHUNK
                 return False
             uow.imports.add_errors(job_id, counters["error_count"], done["errors"])
             uow.commit()
+        if first_chunk:  # the tables may be new: give the planner statistics (refresh_statistics)
+            first_chunk = False
+            with uow:
+                uow.imports.refresh_statistics()
+                uow.commit()
         counters = after
         pause()
     return _finish(uow, job_id, runner, "done")

@@ -434,6 +434,9 @@ class FakeImportRepository:
     def _list(self, key):
         return self._work.setdefault(key, {})
 
+    def refresh_statistics(self):
+        pass
+
     def add(self, job):
         self._jobs[job["id"]] = {"status": "receiving", "encoding": None, "total": None, "next_row": 0,
                                  "imported": 0, "duplicates": 0, "error_count": 0, "runner": None,
