@@ -6,6 +6,7 @@ from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, M
 
 from sqlalchemy.exc import IntegrityError
 
+from crmkit import fastjson
 from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
 from crmkit.envelope import iso
 
@@ -510,7 +511,7 @@ class HistoryRepository:
         if entries:
             self.session.execute(_INSERT_HISTORY, [
                 {"lead_id": lead_id, "at": at, "actor_id": ctx.user_id, "action": action,
-                 "changes": json.dumps(changes, ensure_ascii=False, default=str),
+                 "changes": fastjson.dumps(changes, default=str),
                  "channel": ctx.channel, "reason": reason or ctx.reason}
                 for lead_id, at, ctx, action, changes, reason in entries])
 

@@ -5,6 +5,8 @@ import json
 from sqlalchemy import (Column, DateTime, Index, Integer, LargeBinary, String, Table, Text, bindparam, delete,
                         func, insert, or_, select, text, update)
 
+from crmkit import fastjson
+
 from .db import LeadRepository, lead_history, leads, metadata
 
 import_jobs = Table(
@@ -138,5 +140,5 @@ class ImportRepository:
              "created_at": lead.created_at} for lead in new_leads])
         self.session.execute(_INSERT_HISTORY, [
             {"lead_id": lead.id, "at": at, "actor_id": ctx.user_id, "action": "created",
-             "changes": json.dumps(changes, ensure_ascii=False, default=str), "channel": ctx.channel,
+             "changes": fastjson.dumps(changes, default=str), "channel": ctx.channel,
              "reason": ctx.reason} for lead, changes in zip(new_leads, history_changes)])
