@@ -43,9 +43,17 @@ class ParkingQueueConsumer(QueueConsumer):
         self._flusher = None
 
     def _window_of(self, channel):
-        if self._window is None or self._window.channel is not channel:  # first, or a new channel
+        """The channel's window; a new one when the channel is new (after a reconnect)."""
+        if self._window is None or self._window.channel is not channel:
             self._window = AckWindow(channel)
         return self._window
+
+    def _live_window(self, channel):
+        """The current window if it is this channel's and the connection is up, else None."""
+        window = self._window
+        if window is not None and window.channel is channel and channel.connection:
+            return window
+        return None
 
     def handle_message(self, provider, body, message):
         self._window_of(message.channel).delivered(message.delivery_tag)
@@ -59,17 +67,17 @@ class ParkingQueueConsumer(QueueConsumer):
 
     def ack_messages(self, messages):
         """Acknowledge handled messages: one frame for the run they complete (AckWindow)."""
-        window = self._window
         mine = []
         for message in messages:
             if not message.channel.connection:  # the broker has taken it back already
                 continue
-            if window is None or window.channel is not message.channel:  # from an earlier channel
+            if self._live_window(message.channel) is None:  # from an earlier channel
                 super().ack_message(message)
             else:
                 mine.append(message)
         if not mine:
             return
+        window = self._window
         try:
             window.ack(*(message.delivery_tag for message in mine))
         except ConnectionError:  # pragma: no cover - closing: the broker redelivers
@@ -81,8 +89,8 @@ class ParkingQueueConsumer(QueueConsumer):
 
     def requeue_message(self, message):
         super().requeue_message(message)
-        window = self._window
-        if window is not None and window.channel is message.channel and message.channel.connection:
+        window = self._live_window(message.channel)
+        if window is not None:
             window.settled(message.delivery_tag)
 
     def _flush_held(self):
@@ -90,21 +98,20 @@ class ParkingQueueConsumer(QueueConsumer):
 
         try:
             eventlet.sleep(self.HOLD)
-            window = self._window
-            if window is not None and window.channel.connection:
-                window.flush_held()
-        except ConnectionError:  # pragma: no cover - closing: the broker redelivers
-            pass
+            self._ack_held_now()
         finally:
             self._flusher = None
 
-    def stop(self):
+    def _ack_held_now(self):
         window = self._window
-        if window is not None and window.channel.connection:
+        if window is not None and self._live_window(window.channel) is not None:
             try:
                 window.flush_held()
-            except ConnectionError:  # pragma: no cover
+            except ConnectionError:  # pragma: no cover - closing: the broker redelivers
                 pass
+
+    def stop(self):
+        self._ack_held_now()
         super().stop()
 
     @property

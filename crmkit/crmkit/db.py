@@ -44,6 +44,12 @@ def make_engine(url: str, pool_size: int = 10):
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, **options)
 
 
+def chunks(values, size=500):
+    """`values` in lists of at most `size`: an IN (…) per list stays within every driver's limits."""
+    values = list(values)
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
 def writer(engine):
     """The engine units of work use: on SQLite it takes the write lock at BEGIN."""
     if engine.dialect.name == "sqlite":

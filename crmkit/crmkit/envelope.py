@@ -1,8 +1,9 @@
 """The event envelope every service publishes (API.md "Events")."""
-from . import fastjson
-import time
 import os
+import time
 from datetime import datetime, timezone
+
+from . import fastjson
 
 REQUIRED = ("event_id", "type", "version", "occurred_at", "data")
 

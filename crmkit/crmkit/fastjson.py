@@ -34,14 +34,15 @@ def dumps(value, default=None) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=default)
 
 
-def loads(text):
-    """`json.loads(text)` (text as str or bytes)."""
+def loads(text, standard=None):
+    """`json.loads(text)` (text as str or bytes); `standard`: the call to use where orjson would
+    differ (default json.loads)."""
     if _orjson_reads_it(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text)
+    return (standard or json.loads)(text)
 
 
 def install_for_kombu():
@@ -55,12 +56,9 @@ def install_for_kombu():
         if isinstance(body, (memoryview, bytearray)):
             body = bytes(body)
         marker = b'"__type__"' if isinstance(body, bytes) else '"__type__"'
-        if marker not in body and _orjson_reads_it(body):
-            try:
-                return orjson.loads(body)
-            except orjson.JSONDecodeError:
-                pass
-        return kombu_json.loads(body)
+        if marker in body:
+            return kombu_json.loads(body)
+        return loads(body, standard=kombu_json.loads)
 
     registry.register("json", kombu_json.dumps, decode, content_type="application/json",
                       content_encoding="utf-8")

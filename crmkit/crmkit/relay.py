@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from . import envelope
+from .db import chunks
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,7 @@ class OutboxRelay:
         return len(rows)
 
     def _mark_sent(self, event_ids):
-        for start in range(0, len(event_ids), 500):
-            chunk = event_ids[start:start + 500]
+        for chunk in chunks(event_ids):
             try:
                 with self.writer.begin() as conn:
                     conn.execute(update(self.outbox).where(self.outbox.c.event_id.in_(chunk))

@@ -7,7 +7,7 @@ from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, Str
                         bindparam, delete, func, insert, select, update)
 
 from crmkit import fastjson
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore_statement, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_ignore_statement, messaging_tables
 
 from .model import Rule
 
@@ -161,9 +161,8 @@ class RuleRepository:
         """rules_for_campaign of several campaigns in one query: {campaign_id: [(Rule, priority)]}, a
         campaign without rules included with []."""
         found = {campaign_id: [] for campaign_id in campaign_ids}
-        ids = list(found)
-        for start in range(0, len(ids), 500):
-            for row in self.session.execute(_RULES_FOR_CAMPAIGNS, {"ids": ids[start:start + 500]}).mappings():
+        for chunk in chunks(found):
+            for row in self.session.execute(_RULES_FOR_CAMPAIGNS, {"ids": chunk}).mappings():
                 found[row["for_campaign"]].append((self._rule(row), row["priority"]))
         return found
 
@@ -271,9 +270,9 @@ class LeadProjection:
         ids whose state changed."""
         ids = list(dict.fromkeys(item[0]["id"] for item in items))
         stored = {}
-        for start in range(0, len(ids), 500):
+        for chunk in chunks(ids):
             stored.update({row.id: (_aware(row.updated_at), row.deleted) for row in self.session.execute(
-                select(leads.c.id, leads.c.updated_at, leads.c.deleted).where(leads.c.id.in_(ids[start:start + 500])))})
+                select(leads.c.id, leads.c.updated_at, leads.c.deleted).where(leads.c.id.in_(chunk)))})
         final = {}
         for lead, updated_at, open_, deleted in items:
             current = final.get(lead["id"])
@@ -296,8 +295,8 @@ class LeadProjection:
         if updates:
             self.session.execute(_UPDATE_LEAD, updates)
         changed = [row["id"] for row in rows]
-        for start in range(0, len(changed), 500):
-            self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(changed[start:start + 500])))
+        for chunk in chunks(changed):
+            self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(chunk)))
         if assignees:
             self.session.execute(insert(lead_assignees), assignees)
         return changed

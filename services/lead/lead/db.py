@@ -7,7 +7,7 @@ from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, M
 from sqlalchemy.exc import IntegrityError
 
 from crmkit import fastjson
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_ignore, messaging_tables
 from crmkit.envelope import iso
 
 from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead, dedupe_keys, normalize_phone, phones_of
@@ -263,15 +263,15 @@ class LeadRepository:
         names = {k["name"] for k in keys_list if k.get("name")}
         by_email, by_phone, by_name = {}, {}, {}
         live = leads.c.deleted_at.is_(None)
-        for chunk in _chunks(sorted(emails)):
+        for chunk in chunks(sorted(emails)):
             for row in self.session.execute(select(leads.c.id, leads.c.email_key).where(live, leads.c.email_key.in_(chunk))):
                 by_email.setdefault(row.email_key, []).append(row.id)
-        for chunk in _chunks(sorted(phones)):
+        for chunk in chunks(sorted(phones)):
             for row in self.session.execute(select(leads.c.id, leads.c.phone_key, leads.c.mobile_key).where(
                     live, or_(leads.c.phone_key.in_(chunk), leads.c.mobile_key.in_(chunk)))):
                 for key in {row.phone_key, row.mobile_key} & set(chunk):
                     by_phone.setdefault(key, []).append(row.id)
-        for chunk in _chunks(sorted(names)):
+        for chunk in chunks(sorted(names)):
             for row in self.session.execute(select(leads.c.id, leads.c.name_key).where(live, leads.c.name_key.in_(chunk))):
                 by_name.setdefault(row.name_key, []).append(row.id)
         found = []
@@ -426,8 +426,6 @@ def _long_enough(phone):
     return phone if phone and len(phone) >= 7 else None
 
 
-def _chunks(values, size=500):
-    return [values[i:i + size] for i in range(0, len(values), size)]
 
 
 def _like(value):

@@ -6,7 +6,7 @@ from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Tabl
                         func, insert, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crmkit.db import BigId, SqlUnitOfWork, insert_ignore, insert_ignore_statement, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_ignore, insert_ignore_statement, messaging_tables
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -226,8 +226,7 @@ class ReportRepository:
         from memory. Ids already held are not read again."""
         held, stored = self._facts[kind], self._stored[kind]
         wanted = sorted({i for i in ids if isinstance(i, str) and i not in held})
-        for start in range(0, len(wanted), LOAD_CHUNK):
-            chunk = wanted[start:start + LOAD_CHUNK]
+        for chunk in chunks(wanted, LOAD_CHUNK):
             for row in self.session.execute(_GET_MANY[kind], {"ids": chunk}).mappings():
                 held[row["id"]] = dict(row)
                 stored.add(row["id"])
