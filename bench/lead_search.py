@@ -30,6 +30,8 @@ STATUSES = ["raw", "usable", "working", "invalid", "converted"]
 
 
 def fill(engine, leads_table, assignees_table, total, batch=20000):
+    from lead.db import LeadRepository
+
     rng = random.Random(7)
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
     made = 0
@@ -54,6 +56,7 @@ def fill(engine, leads_table, assignees_table, total, batch=20000):
                                  "perm_company": "edit", "perm_need": "read", "assigned_at": moment})
         with engine.begin() as conn:
             conn.execute(insert(leads_table), rows)
+            LeadRepository(conn).index_search([row["id"] for row in rows])  # SQLite's FTS5 entries
             if assigned:
                 conn.execute(insert(assignees_table), assigned)
         made += len(rows)

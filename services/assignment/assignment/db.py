@@ -1,13 +1,12 @@
 """The assignment service's tables, repositories and unit of work."""
 import json
 from datetime import timezone
-from functools import lru_cache
 
 from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text,
                         bindparam, delete, func, insert, select, update)
 
 from crmkit import fastjson
-from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_ignore_statement, messaging_tables
+from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_many, insert_new, messaging_tables, update_many
 
 from .model import Rule
 
@@ -103,10 +102,6 @@ _RULES_FOR_CAMPAIGNS = (select(rules, campaign_rules.c.priority, campaign_rules.
                         .order_by(campaign_rules.c.priority, campaign_rules.c.set_at, rules.c.id))
 _DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
 _DECISIONS_FOR_EVENTS = select(decisions).where(decisions.c.event_id.in_(bindparam("ids", expanding=True)))
-_MARK_APPLIED = (update(decisions).where(decisions.c.event_id == bindparam("b_event_id"))
-                 .values(state="applied"))
-
-
 def _dump(value):
     return fastjson.dumps(value, default=str)
 
@@ -188,11 +183,6 @@ class RuleRepository:
                     updated_at=row["updated_at"])
 
 
-@lru_cache(maxsize=None)
-def _insert_decisions_returning(dialect):
-    return insert_ignore_statement(dialect, decisions, ("event_id",)).returning(decisions.c.event_id)
-
-
 class DecisionRepository:
     def __init__(self, session):
         self.session = session
@@ -214,16 +204,15 @@ class DecisionRepository:
         were decided before)."""
         if not decisions_:
             return set()
-        statement = _insert_decisions_returning(self.session.dialect.name)
-        return set(self.session.execute(statement, [
-            {**d, "recipients": _dump(d["recipients"]), "leaves": _dump(d["leaves"])} for d in decisions_]).scalars())
+        return insert_new(self.session, decisions, ("event_id",), [
+            {**d, "recipients": _dump(d["recipients"]), "leaves": _dump(d["leaves"])} for d in decisions_], "event_id")
 
     def mark_applied(self, event_id):
         self.mark_applied_many([event_id])
 
     def mark_applied_many(self, event_ids):
-        if event_ids:
-            self.session.execute(_MARK_APPLIED, [{"b_event_id": event_id} for event_id in event_ids])
+        update_many(self.session, decisions, ("event_id",),
+                    [{"event_id": event_id, "state": "applied"} for event_id in event_ids])
 
     def decided_leads(self, rule_id, lead_ids) -> set:
         """Of these leads, those this rule has matched before (a rule edit never reassigns them)."""
@@ -250,10 +239,6 @@ def _aware(moment):
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-_UPDATE_LEAD = update(leads).where(leads.c.id == bindparam("_id")).values(
-    {column: bindparam(column) for column in ("campaign_id", "owner_id", "open", "deleted", "updated_at", "data")})
-
-
 class LeadProjection:
     """The leads as lead.events last told them; an older event never overwrites a newer one."""
 
@@ -266,7 +251,7 @@ class LeadProjection:
     def put_many(self, items) -> list:
         """Apply (lead, updated_at, open, deleted) in order, as put() one by one would (a deleted
         lead stays deleted, an older state never overwrites a newer one), in a few statements:
-        one read, then inserts, updates and assignee rows each as one executemany. Returns the
+        one read, then inserts, updates and assignee rows each as one statement (crmkit.db.insert_many). Returns the
         ids whose state changed."""
         ids = list(dict.fromkeys(item[0]["id"] for item in items))
         stored = {}
@@ -288,17 +273,12 @@ class LeadProjection:
             return []
         rows = list(final.values())
         assignees = [{"lead_id": row["id"], "user_id": user} for row in rows for user in row.pop("_assignees")]
-        inserts = [row for row in rows if row["id"] not in stored]
-        updates = [{**row, "_id": row["id"]} for row in rows if row["id"] in stored]
-        if inserts:
-            self.session.execute(insert(leads), inserts)
-        if updates:
-            self.session.execute(_UPDATE_LEAD, updates)
+        insert_many(self.session, leads, [row for row in rows if row["id"] not in stored])
+        update_many(self.session, leads, ("id",), [row for row in rows if row["id"] in stored])
         changed = [row["id"] for row in rows]
         for chunk in chunks(changed):
             self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(chunk)))
-        if assignees:
-            self.session.execute(insert(lead_assignees), assignees)
+        insert_many(self.session, lead_assignees, assignees)
         return changed
 
     def get_many(self, lead_ids) -> dict:

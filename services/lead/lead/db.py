@@ -7,7 +7,8 @@ from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, M
 from sqlalchemy.exc import IntegrityError
 
 from crmkit import fastjson
-from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_ignore, messaging_tables
+from crmkit.db import (BigId, SqlUnitOfWork, chunks, delete_many, insert_ignore, insert_many, messaging_tables,
+                       update_many)
 from crmkit.envelope import iso
 
 from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead, dedupe_keys, normalize_phone, phones_of
@@ -44,7 +45,7 @@ leads = Table(
     Column("name_key", String(401), index=True),
     Column("duplicate_of", Text),                    # JSON list of lead ids
     Column("merged_into", String(32)),
-    Column("claimed_by", String(32), index=True),     # L9: pulled from its pool by this person
+    Column("claimed_by", String(32)),                 # L9: pulled from its pool by this person
     Column("claimed_at", DateTime(timezone=True)),
     Column("quality_score", Integer),       # mean of the assessments, 0-100 (L8)
     Column("quality_count", Integer, nullable=False, default=0, server_default="0"),
@@ -54,6 +55,8 @@ leads = Table(
     Index("ix_leads_campaign_newest", "campaign_id", "id"),
     Index("ix_leads_owner_newest", "owner_id", "id"),
     Index("ix_leads_pool_newest", "pool_id", "id"),
+    Index("ix_leads_claimed_by", "claimed_by", sqlite_where=text("claimed_by IS NOT NULL"),
+          postgresql_where=text("claimed_by IS NOT NULL")),  # only claimed leads (migration 0009)
 )
 
 known_users = Table(
@@ -168,10 +171,7 @@ _INSERT_ASSIGNEES = insert(lead_assignees)
 _DELETE_ASSIGNEES = delete(lead_assignees).where(
     lead_assignees.c.lead_id == bindparam("lead_id"),
     lead_assignees.c.user_id.in_(bindparam("user_ids", expanding=True)))
-_DELETE_ASSIGNEE = delete(lead_assignees).where(lead_assignees.c.lead_id == bindparam("lead_id"),
-                                                lead_assignees.c.user_id == bindparam("user_id"))
 _TOUCH_LEAD = update(leads).where(leads.c.id == bindparam("lead_id")).values(updated_at=bindparam("at"))
-_INSERT_HISTORY = insert(lead_history)
 _DUPLICATES_OF = select(leads.c.id).where(leads.c.deleted_at.is_(None), or_(
     leads.c.email_key == bindparam("email"), leads.c.name_key == bindparam("name"),
     leads.c.phone_key.in_(bindparam("phones", expanding=True)),
@@ -181,6 +181,8 @@ _UPDATE_CAMPAIGN = (update(known_campaigns).where(known_campaigns.c.id == bindpa
                     .values(status=bindparam("b_status"), archived=bindparam("b_archived"),
                             updated_at=bindparam("b_at")))
 _INSERT_CAMPAIGN = insert(known_campaigns)
+_INDEX_SEARCH = text("INSERT INTO lead_search(rowid, search_text) SELECT rowid, search_text FROM leads "
+                     "WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 _GET_ROUTE = select(intake_routes).where(intake_routes.c.key == bindparam("route_key"))
 
 
@@ -199,9 +201,17 @@ class LeadRepository:
             if lead.request_key and "request_key" in str(exc.orig):
                 return False
             raise
+        self.index_search([lead.id])
         if lead.assignees:
             self._write_assignees(lead, lead.created_at, None)
         return True
+
+    def index_search(self, lead_ids):
+        """SQLite: add the new leads' search_text to the FTS5 trigram index, one statement per 500
+        (migration 0009: no per-row trigger). PostgreSQL's pg_trgm index is an index: nothing."""
+        if self.session.dialect.name == "sqlite":
+            for chunk in chunks(lead_ids):
+                self.session.execute(_INDEX_SEARCH, {"ids": chunk})
 
     @staticmethod
     def _row(lead: Lead, dedupe=None) -> dict:
@@ -368,13 +378,13 @@ class LeadRepository:
         """save_assignees for many leads: [(lead, user_ids, actor_id)], each statement once."""
         if not entries:
             return
-        self.session.execute(_DELETE_ASSIGNEE, [{"lead_id": lead.id, "user_id": user}
-                                                for lead, user_ids, _ in entries for user in user_ids])
-        rows = [self._assignee_row(lead, user, now, actor_id)
-                for lead, user_ids, actor_id in entries for user in user_ids if user in lead.assignees]
-        if rows:
-            self.session.execute(_INSERT_ASSIGNEES, rows)
-        self.session.execute(_TOUCH_LEAD, [{"lead_id": lead.id, "at": lead.updated_at} for lead, _, _ in entries])
+        delete_many(self.session, lead_assignees, ("lead_id", "user_id"),
+                    [{"lead_id": lead.id, "user_id": user} for lead, user_ids, _ in entries for user in user_ids])
+        insert_many(self.session, lead_assignees, [
+            self._assignee_row(lead, user, now, actor_id)
+            for lead, user_ids, actor_id in entries for user in user_ids if user in lead.assignees])
+        update_many(self.session, leads, ("id",), list({lead.id: {"id": lead.id, "updated_at": lead.updated_at}
+                                                        for lead, _, _ in entries}.values()))
 
     @staticmethod
     def _assignee_row(lead, user, now, actor_id):
@@ -507,7 +517,7 @@ class HistoryRepository:
     def record_many(self, entries):
         """record() for many: [(lead_id, at, ctx, action, changes, reason)], one executemany."""
         if entries:
-            self.session.execute(_INSERT_HISTORY, [
+            insert_many(self.session, lead_history, [
                 {"lead_id": lead_id, "at": at, "actor_id": ctx.user_id, "action": action,
                  "changes": fastjson.dumps(changes, default=str),
                  "channel": ctx.channel, "reason": reason or ctx.reason}

@@ -6,6 +6,7 @@ from sqlalchemy import (Column, DateTime, Index, Integer, LargeBinary, String, T
                         func, insert, or_, select, text, update)
 
 from crmkit import fastjson
+from crmkit.db import insert_many
 
 from .db import LeadRepository, lead_history, leads, metadata
 
@@ -51,8 +52,6 @@ import_errors = Table(
 )
 
 SHOWN_ERRORS = 1000
-_INSERT_LEADS = insert(leads)
-_INSERT_HISTORY = insert(lead_history)
 _INSERT_ERRORS = insert(import_errors)
 _GET_JOB = select(import_jobs).where(import_jobs.c.id == bindparam("job_id"))
 
@@ -135,10 +134,11 @@ class ImportRepository:
         if not new_leads:
             return
         keys = keys or {}
-        self.session.execute(_INSERT_LEADS, [
+        insert_many(self.session, leads, [
             {**LeadRepository._row(lead, keys.get(lead.id)), "source": lead.source, "request_key": lead.request_key,
              "created_at": lead.created_at} for lead in new_leads])
-        self.session.execute(_INSERT_HISTORY, [
+        LeadRepository(self.session).index_search([lead.id for lead in new_leads])
+        insert_many(self.session, lead_history, [
             {"lead_id": lead.id, "at": at, "actor_id": ctx.user_id, "action": "created",
              "changes": fastjson.dumps(changes, default=str), "channel": ctx.channel,
              "reason": ctx.reason} for lead, changes in zip(new_leads, history_changes)])

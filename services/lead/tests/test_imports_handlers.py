@@ -69,6 +69,23 @@ def test_a_gbk_file_imports_its_good_rows_and_reports_the_bad_ones_by_row(any_uo
     assert (entry["action"], entry["channel"], entry["actor_id"]) == ("created", "import", "mkt1")
 
 
+def test_imported_leads_are_found_by_search_at_once(any_uow, campaigns):
+    """On SQLite the import writes the trigram search entries of its chunk itself (migration 0009
+    dropped the per-row trigger): a lead from the file is found by a piece of its name, company or
+    e-mail as soon as its chunk is committed, and a lead created one at a time still is."""
+    imported(any_uow, campaigns, GBK_FILE, chunk_rows=2)
+    admin = RequestContext(roles=("admin",))
+    made = existing(any_uow, campaigns, admin, contact={"name": "赵六"}, company={"name": "深圳某某电子"})
+    with any_uow:
+        def found(q):
+            return sorted(lead["contact"]["name"] for lead in handlers.list_leads({"q": q}, any_uow, admin)["items"])
+
+        assert found("张三") == ["张三"]
+        assert found("某某") == ["张三", "王五", "赵六"]
+        assert found("wang@example") == ["王五"]
+        assert found("深圳某某") == [made["contact"]["name"]]
+
+
 def test_rows_duplicating_stored_leads_or_earlier_rows_are_skipped_by_default(any_uow, campaigns, owner):
     existing(any_uow, campaigns, owner, contact={"name": "赵六", "email": "zhao@example.cn"})
     content = "name,company,email\n赵六二,X,ZHAO@example.cn\n甲,Y,a@example.cn\n乙,Z,a@example.cn\n".encode()
@@ -258,3 +275,24 @@ def test_migration_0006_builds_the_import_tables_as_declared(lead_schema):
     engine.dispose()
 
     assert [d for d in diffs if "import_" in repr(d)] == []
+
+
+def test_migration_0009_leaves_the_leads_table_as_declared(lead_schema):
+    """The partial claimed_by index and the other indexes of leads match the metadata; the FTS5
+    insert trigger is gone, its update and delete triggers stay."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, text
+
+    from lead.db import metadata
+
+    engine = create_engine(f"sqlite:///{lead_schema}")
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        index_sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_leads_claimed_by'")).scalar()
+        triggers = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+    engine.dispose()
+
+    assert [d for d in diffs if "'leads'" in repr(d) or "ix_leads" in repr(d)] == []
+    assert "WHERE claimed_by IS NOT NULL" in index_sql
+    assert {"leads_search_update", "leads_search_delete"} <= triggers and "leads_search_insert" not in triggers

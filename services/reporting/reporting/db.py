@@ -6,7 +6,8 @@ from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Tabl
                         func, insert, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_ignore, insert_ignore_statement, messaging_tables
+from crmkit.db import (BigId, SqlUnitOfWork, chunks, insert_ignore, insert_many, insert_new, messaging_tables,
+                       update_many)
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -176,11 +177,6 @@ def _round_trips(dialect, table):
     return tuple(trips)
 
 
-@lru_cache(maxsize=None)
-def _keep_events(dialect):
-    return insert_ignore_statement(dialect, events, ("event_id",)).returning(events.c.event_id)
-
-
 def _number(value):
     return int(value) if value == int(value) else value
 
@@ -198,7 +194,7 @@ class ReportRepository:
         Returns the ids of those that were new (one INSERT … RETURNING)."""
         if not rows:
             return set()
-        return set(self.session.execute(_keep_events(self.session.dialect.name), rows).scalars())
+        return insert_new(self.session, events, ("event_id",), rows, "event_id")
 
     def stored_events(self, after_seq, limit):
         return self.session.execute(select(events.c.seq, events.c.payload).where(events.c.seq > after_seq)
@@ -279,16 +275,11 @@ class ReportRepository:
             self._stored[kind].clear()
 
     def _write(self, kind):
-        """The facts of a kind put since it was last written: one INSERT and one UPDATE executemany."""
+        """The facts of a kind put since it was last written: one INSERT and one UPDATE (insert_many, update_many)."""
         table, held, stored, dirty = FACTS[kind], self._facts[kind], self._stored[kind], self._dirty[kind]
         rows = [held[i] for i in dirty]
-        new = [row for row in rows if row["id"] not in stored]
-        changed = [{**row, "_id": row["id"]} for row in rows if row["id"] in stored]
-        if new:
-            self.session.execute(_INSERT[kind], new)
-        if changed:
-            self.session.execute(_update_fact(table, tuple(sorted(c for c in table.c.keys() if c != "id"))),
-                                 changed)
+        insert_many(self.session, table, [row for row in rows if row["id"] not in stored])
+        update_many(self.session, table, ("id",), [row for row in rows if row["id"] in stored])
         stored.update(dirty)
         dirty.clear()
 
