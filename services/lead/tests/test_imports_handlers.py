@@ -278,8 +278,8 @@ def test_migration_0006_builds_the_import_tables_as_declared(lead_schema):
 
 
 def test_migration_0009_leaves_the_leads_table_as_declared(lead_schema):
-    """The partial claimed_by index and the other indexes of leads match the metadata; the FTS5
-    insert trigger is gone, its update and delete triggers stay."""
+    """The partial indexes (pool, claimer, landline) and the other indexes of leads match the
+    metadata; the FTS5 insert trigger is gone, its update and delete triggers stay."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
     from sqlalchemy import create_engine, text
@@ -289,10 +289,32 @@ def test_migration_0009_leaves_the_leads_table_as_declared(lead_schema):
     engine = create_engine(f"sqlite:///{lead_schema}")
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
-        index_sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_leads_claimed_by'")).scalar()
+        partial = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE name IN "
+                                    "('ix_leads_claimed_by', 'ix_leads_pool_newest', 'ix_leads_phone_key')")).all()
         triggers = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
     engine.dispose()
 
     assert [d for d in diffs if "'leads'" in repr(d) or "ix_leads" in repr(d)] == []
-    assert "WHERE claimed_by IS NOT NULL" in index_sql
+    assert len(partial) == 3
+    assert [name for name, sql in partial if "IS NOT NULL" not in sql] == []
     assert {"leads_search_update", "leads_search_delete"} <= triggers and "leads_search_insert" not in triggers
+
+
+@pytest.mark.parametrize("query, index", [
+    ("SELECT id FROM leads WHERE pool_id = 'p' AND deleted_at IS NULL ORDER BY id DESC LIMIT 50",
+     "ix_leads_pool_newest"),
+    ("SELECT count(*) FROM leads WHERE claimed_by = 'u' AND deleted_at IS NULL", "ix_leads_claimed_by"),
+    ("SELECT id FROM leads WHERE claimed_by IS NOT NULL AND deleted_at IS NULL", "ix_leads_claimed_by"),
+    ("SELECT id FROM leads WHERE deleted_at IS NULL AND (phone_key IN ('1', '2') OR mobile_key IN ('1', '2'))",
+     "ix_leads_phone_key"),
+])
+def test_the_partial_indexes_serve_the_queries_that_ask_for_a_value(lead_schema, query, index):
+    """Migration 0009: pool lists, claim limits, recycling and duplicate phones still find their
+    leads through an index that holds only the leads with a value."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{lead_schema}")
+    with engine.connect() as conn:
+        plan = " / ".join(row[-1] for row in conn.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+    engine.dispose()
+    assert f"USING INDEX {index}" in plan, plan
