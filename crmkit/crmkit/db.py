@@ -59,15 +59,15 @@ def insert_many(conn, table, rows):
     On PostgreSQL the rows travel as one JSON document that json_populate_recordset reads. An
     executemany becomes multi-row VALUES lists, which PostgreSQL parsed at about 0.1 ms a row for
     the leads table (50 columns) and SQLAlchemy took as long again to render: 100,000 imported
-    leads spent most of their time there (bench/import_bench). Elsewhere, an executemany."""
+    leads spent most of their time there (bench/import_bench). On SQLite, the DBAPI's executemany
+    with the columns' own bind processors (SQLAlchemy's building of each row's parameters was a
+    tenth of an import chunk's CPU); elsewhere, SQLAlchemy's executemany."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql" and conn.dialect.paramstyle != "qmark":
-        conn.execute(insert(table), rows)
-        return
-    if conn.dialect.name != "postgresql":  # SQLite
-        # the DBAPI's executemany, values through the columns' own bind processors: SQLAlchemy's
-        # building of each row's parameters was a tenth of an import chunk's CPU on SQLite
+    if conn.dialect.name == "postgresql":
+        statement, defaults = _json_insert(conn.dialect, table, tuple(rows[0]))
+        conn.execute(statement, {"_rows": _json_document(rows), **defaults})
+    elif conn.dialect.paramstyle == "qmark":  # SQLite
         sql, keys, defaults, processors = _driver_insert(conn.dialect, table, tuple(rows[0]))
         params = []
         for row in rows:
@@ -76,9 +76,8 @@ def insert_many(conn, table, rows):
                 values[index] = process(values[index])
             params.append(tuple(values))
         conn.exec_driver_sql(sql, params)
-        return
-    statement, defaults = _json_insert(conn.dialect, table, tuple(rows[0]))
-    conn.execute(statement, {"_rows": _json_document(rows), **defaults})
+    else:
+        conn.execute(insert(table), rows)
 
 
 def insert_new(conn, table, keys, rows, returning) -> set:
@@ -154,12 +153,17 @@ def _json_document(rows) -> str:
                           else str(v))
 
 
+def _left_out_defaults(table, keys) -> list:
+    """The columns the rows leave out that have a Python scalar default (SQLAlchemy fills those in)."""
+    return [column for column in table.columns
+            if column.name not in keys and column.default is not None and column.default.is_scalar]
+
+
 @lru_cache(maxsize=None)
 def _driver_insert(dialect, table, keys):
     """(INSERT with positional parameters, the row keys in order, the Python defaults of the
     columns left out, [(position, bind processor)] of the columns that have one)."""
-    defaulted = [column for column in table.columns
-                 if column.name not in keys and column.default is not None and column.default.is_scalar]
+    defaulted = _left_out_defaults(table, keys)
     columns = [table.c[key] for key in keys] + defaulted
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
@@ -171,18 +175,20 @@ def _driver_insert(dialect, table, keys):
 
 @lru_cache(maxsize=None)
 def _json_insert(dialect, table, keys, skip_conflicts_on=None, returning=None):
+    """(INSERT … SELECT … FROM json_populate_recordset(NULL::table, :_rows), the bound Python
+    defaults of the columns left out); a JSON key that is not a column is ignored."""
     quote = dialect.identifier_preparer.quote
-    defaults = {f"_d_{column.name}": column.default.arg for column in table.columns
-                if column.name not in keys and column.default is not None and column.default.is_scalar}
+    name = dialect.identifier_preparer.format_table(table)
+    defaults = {f"_d_{column.name}": column.default.arg for column in _left_out_defaults(table, keys)}
     names = list(keys) + [key[3:] for key in defaults]
-    values = [f"r.{quote(name)}" for name in keys] + [f":{key}" for key in defaults]
-    return text(f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-                f"({', '.join(quote(name) for name in names)}) SELECT {', '.join(values)} "
-                f"FROM json_populate_recordset(NULL::{dialect.identifier_preparer.format_table(table)}, "
-                f"CAST(:_rows AS json)) AS r"
-                + (f" ON CONFLICT ({', '.join(quote(key) for key in skip_conflicts_on)}) DO NOTHING"
-                   if skip_conflicts_on else "")
-                + (f" RETURNING {quote(returning)}" if returning else "")), defaults
+    values = [f"r.{quote(key)}" for key in keys] + [f":{key}" for key in defaults]
+    sql = (f"INSERT INTO {name} ({', '.join(quote(n) for n in names)}) SELECT {', '.join(values)} "
+           f"FROM json_populate_recordset(NULL::{name}, CAST(:_rows AS json)) AS r")
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({', '.join(quote(key) for key in skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        sql += f" RETURNING {quote(returning)}"
+    return text(sql), defaults
 
 
 def writer(engine):
