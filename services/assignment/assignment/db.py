@@ -102,6 +102,8 @@ _RULES_FOR_CAMPAIGNS = (select(rules, campaign_rules.c.priority, campaign_rules.
                         .order_by(campaign_rules.c.priority, campaign_rules.c.set_at, rules.c.id))
 _DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
 _DECISIONS_FOR_EVENTS = select(decisions).where(decisions.c.event_id.in_(bindparam("ids", expanding=True)))
+
+
 def _dump(value):
     return fastjson.dumps(value, default=str)
 
@@ -251,8 +253,8 @@ class LeadProjection:
     def put_many(self, items) -> list:
         """Apply (lead, updated_at, open, deleted) in order, as put() one by one would (a deleted
         lead stays deleted, an older state never overwrites a newer one), in a few statements:
-        one read, then inserts, updates and assignee rows each as one statement (crmkit.db.insert_many). Returns the
-        ids whose state changed."""
+        one read, then inserts, updates and assignee rows each as one statement (insert_many,
+        update_many). Returns the ids whose state changed."""
         ids = list(dict.fromkeys(item[0]["id"] for item in items))
         stored = {}
         for chunk in chunks(ids):

@@ -171,11 +171,6 @@ _GET_LEADS = select(leads).where(leads.c.id.in_(bindparam("ids", expanding=True)
 _BY_REQUEST_KEY = select(leads).where(leads.c.request_key == bindparam("key"))
 _ASSIGNEES_OF = (select(lead_assignees).where(lead_assignees.c.lead_id.in_(bindparam("ids", expanding=True)))
                  .order_by(lead_assignees.c.assigned_at))
-_INSERT_ASSIGNEES = insert(lead_assignees)
-_DELETE_ASSIGNEES = delete(lead_assignees).where(
-    lead_assignees.c.lead_id == bindparam("lead_id"),
-    lead_assignees.c.user_id.in_(bindparam("user_ids", expanding=True)))
-_TOUCH_LEAD = update(leads).where(leads.c.id == bindparam("lead_id")).values(updated_at=bindparam("at"))
 _DUPLICATES_OF = select(leads.c.id).where(leads.c.deleted_at.is_(None), or_(
     leads.c.email_key == bindparam("email"), leads.c.name_key == bindparam("name"),
     leads.c.phone_key.in_(bindparam("phones", expanding=True)),
@@ -374,9 +369,7 @@ class LeadRepository:
     def save_assignees(self, lead: Lead, user_ids, now, actor_id):
         """Write the given assignees as the lead now has them; the others keep their rows
         (and so when and by whom they were assigned)."""
-        self.session.execute(_DELETE_ASSIGNEES, {"lead_id": lead.id, "user_ids": list(user_ids)})
-        self._write_assignees(lead, now, actor_id, [u for u in user_ids if u in lead.assignees])
-        self.session.execute(_TOUCH_LEAD, {"lead_id": lead.id, "at": lead.updated_at})
+        self.save_assignees_many([(lead, user_ids, actor_id)], now)
 
     def save_assignees_many(self, entries, now):
         """save_assignees for many leads: [(lead, user_ids, actor_id)], each statement once."""
@@ -396,10 +389,9 @@ class LeadRepository:
                 "perm_company": lead.assignees[user]["company"], "perm_need": lead.assignees[user]["need"],
                 "assigned_at": now, "assigned_by": actor_id}
 
-    def _write_assignees(self, lead, now, actor_id, user_ids=None):
-        users = list(lead.assignees) if user_ids is None else user_ids
-        if users:
-            self.session.execute(_INSERT_ASSIGNEES, [self._assignee_row(lead, user, now, actor_id) for user in users])
+    def _write_assignees(self, lead, now, actor_id):
+        insert_many(self.session, lead_assignees, [self._assignee_row(lead, user, now, actor_id)
+                                                   for user in lead.assignees])
 
     def _load(self, rows):
         if not rows:
@@ -519,7 +511,7 @@ class HistoryRepository:
         self.record_many([(lead_id, at, ctx, action, changes, reason)])
 
     def record_many(self, entries):
-        """record() for many: [(lead_id, at, ctx, action, changes, reason)], one executemany."""
+        """record() for many: [(lead_id, at, ctx, action, changes, reason)], one statement."""
         if entries:
             insert_many(self.session, lead_history, [
                 {"lead_id": lead_id, "at": at, "actor_id": ctx.user_id, "action": action,

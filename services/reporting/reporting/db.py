@@ -275,7 +275,8 @@ class ReportRepository:
             self._stored[kind].clear()
 
     def _write(self, kind):
-        """The facts of a kind put since it was last written: one INSERT and one UPDATE (insert_many, update_many)."""
+        """The facts of a kind put since it was last written: one INSERT and one UPDATE
+        (insert_many, update_many)."""
         table, held, stored, dirty = FACTS[kind], self._facts[kind], self._stored[kind], self._dirty[kind]
         rows = [held[i] for i in dirty]
         insert_many(self.session, table, [row for row in rows if row["id"] not in stored])
