@@ -122,7 +122,9 @@ class ParkingQueueConsumer(QueueConsumer):
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
-            if hasattr(provider, "handle_undecodable"):
+            if getattr(provider, "decodes_later", False):  # kombu hands over the message undecoded
+                consumer.on_message = partial(self.handle_message, provider, None)
+            elif hasattr(provider, "handle_undecodable"):
                 consumer.on_decode_error = partial(self._undecodable, provider)
         return consumers
 
@@ -246,12 +248,18 @@ class BatchEventConsumer(ReliableEventConsumer):
     (or the events of one packed message, however many) gathered for at most `max_wait`
     seconds, handled by one worker in one transaction.
 
+    A message is decoded only when its batch has a worker: the prefetch (2 x max_batch
+    messages) can hold hundreds of packed messages of 500 events each, and decoded at once they
+    filled the heap with millions of objects that waited for a worker, while each full garbage
+    collection walked them all (a third of the assignment service's CPU in a 100,000-row import).
+
     If a batch fails, each of its messages takes the retry path on its own; a retried
     message is then handled alone, so a poison event is found and parked without
     dragging the others into the parked queue with it.
 
     `max_concurrency` bounds the batches handled at once (a handler that ends in one bulk call
-    to another service gains nothing from more: they only queue there, and time out).
+    to another service gains nothing from more: they only queue there, and time out); without
+    it, as many as the container has workers.
     """
 
     def __init__(self, subscription_name, max_batch=100, max_wait=0.1, max_concurrency=None, **kwargs):
@@ -267,27 +275,25 @@ class BatchEventConsumer(ReliableEventConsumer):
         self._pending = []
         self._pending_events = 0
         self._timer = None
-        self._slots = Semaphore(self.max_concurrency) if self.max_concurrency else None
+        self._slots = Semaphore(self.max_concurrency or self.container.max_workers)
 
-    # Called in the consumer's own thread for each delivery (ParkingQueueConsumer): it only
-    # gathers; whatever may wait (a worker slot, a confirm when parking) runs in a thread of its own.
+    # Called in the consumer's own thread for each delivery (ParkingQueueConsumer), with the
+    # message undecoded: it only gathers; decoding, and whatever may wait (a worker slot, a confirm
+    # when parking), runs in a thread of its own.
     handles_inline = True
+    decodes_later = True
 
     def _in_thread(self, fn, *args):
         self.container.spawn_managed_thread(partial(fn, *args), identifier="event-batch")
 
     def handle_message(self, body, message):
-        events = self._events_or_park(body, message, park=partial(self._in_thread, self._park))
-        if events is None:
-            return
-        if not events:  # a packed message with nothing for this subscription
-            self.queue_consumer.ack_message(message)
-            return
         if int((message.headers or {}).get(ATTEMPT_HEADER, 0)) > 0:
-            self._in_thread(self._spawn, [(events, message)])
+            self._in_thread(self._spawn, [message])
             return
-        self._pending.append((events, message))
-        self._pending_events += len(events)
+        self._pending.append(message)
+        # a packed message (`<type>.batch`) counts as a full batch: it holds up to pack_max events
+        packed = message.delivery_info.get("routing_key", "").endswith("." + envelope.BATCH)
+        self._pending_events += self.max_batch if packed else 1
         if self._pending_events >= self.max_batch:
             self._flush()
         elif self._timer is None:
@@ -305,22 +311,31 @@ class BatchEventConsumer(ReliableEventConsumer):
         if batch:
             self._in_thread(self._spawn, batch)
 
-    def _spawn(self, batch):
-        events = [event for events, _ in batch for event in events]
-        messages = [message for _, message in batch]
-        if self._slots is not None:
-            self._slots.acquire()  # this thread waits; its messages stay unacked meanwhile
+    def _spawn(self, messages):
+        self._slots.acquire()  # this thread waits; its messages stay unacked (and undecoded) meanwhile
+        events, handled = [], []
+        for message in messages:
+            found = self._events_or_park(None, message)
+            if found is None:  # parked
+                continue
+            if not found:  # a packed message with nothing for this subscription
+                self.queue_consumer.ack_message(message)
+                continue
+            events += found
+            handled.append(message)
+        if not handled:
+            self._release()
+            return
         try:
             self.container.spawn_worker(self, (events,), {}, context_data={"channel": "event"},
-                                        handle_result=partial(self.handle_batch_result, messages))
+                                        handle_result=partial(self.handle_batch_result, handled))
         except ContainerBeingKilled:
             self._release()
-            for message in messages:
+            for message in handled:
                 self.queue_consumer.requeue_message(message)
 
     def _release(self):
-        if self._slots is not None:
-            self._slots.release()
+        self._slots.release()
 
     def handle_batch_result(self, messages, worker_ctx, result=None, exc_info=None):
         self._release()

@@ -7,6 +7,7 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import gc  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
@@ -31,6 +32,16 @@ def prepare(service: str, settings: Settings):
     return service_cls
 
 
+def freeze_startup_heap():
+    """Put what start-up allocated (modules, classes, the SQLAlchemy tables and compiled
+    statements: some 100,000 objects that live as long as the process) out of the garbage
+    collector's reach. Each full collection walked them all again: in a 100,000-row import that
+    was 5 of the assignment service's 27 CPU seconds, and 4.6 of the lead service's 35 (after:
+    1.7 and 1.5). Cycles among the objects made later are found as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
@@ -46,6 +57,7 @@ def main(argv=None):
         return
     from nameko.cli.run import run
 
+    freeze_startup_heap()
     run([service_cls], settings.nameko_config())
 
 
