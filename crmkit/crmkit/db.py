@@ -145,12 +145,17 @@ def _keyed_statement(dialect, kind, table, keys, columns):
     return text(sql).bindparams(*[bindparam(column, type_=table.c[column].type) for column in used])
 
 
+def _as_text(value):
+    """A value JSON has no type for, as PostgreSQL reads it from a JSON string: a Decimal (the
+    reporting facts' money) as its digits, anything with an isoformat as that."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _json_document(rows) -> str:
-    try:
-        return orjson.dumps(rows).decode()  # datetimes as RFC 3339, which PostgreSQL reads
+    try:  # datetimes as RFC 3339, which PostgreSQL reads
+        return orjson.dumps(rows, default=_as_text).decode()
     except (TypeError, orjson.JSONEncodeError):  # e.g. an integer beyond 64 bits
-        return json.dumps(rows, ensure_ascii=False, default=lambda v: v.isoformat() if hasattr(v, "isoformat")
-                          else str(v))
+        return json.dumps(rows, ensure_ascii=False, default=_as_text)
 
 
 def _left_out_defaults(table, keys) -> list:
