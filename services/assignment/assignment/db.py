@@ -278,7 +278,8 @@ class LeadProjection:
         insert_many(self.session, leads, [row for row in rows if row["id"] not in stored])
         update_many(self.session, leads, ("id",), [row for row in rows if row["id"] in stored])
         changed = [row["id"] for row in rows]
-        for chunk in chunks(changed):
+        # a lead new to the projection has no assignee rows yet (they are written with it, here)
+        for chunk in chunks([lead_id for lead_id in changed if lead_id in stored]):
             self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(chunk)))
         insert_many(self.session, lead_assignees, assignees)
         return changed
