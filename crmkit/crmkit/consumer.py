@@ -10,6 +10,7 @@ Nameko's `event_handler` acks (drops) an event whose handler raised, or with
   then acks. If even that publish fails, the message is requeued, never dropped.
 """
 import logging
+import sys
 import traceback
 from functools import partial
 
@@ -315,7 +316,11 @@ class BatchEventConsumer(ReliableEventConsumer):
         self._slots.acquire()  # this thread waits; its messages stay unacked (and undecoded) meanwhile
         events, handled = [], []
         for message in messages:
-            found = self._events_or_park(None, message)
+            try:
+                found = self._events_or_park(None, message)
+            except Exception:  # noqa: BLE001 - unreadable in a way parse did not foresee: retried, then parked
+                self._failed(message, sys.exc_info())
+                continue
             if found is None:  # parked
                 continue
             if not found:  # a packed message with nothing for this subscription

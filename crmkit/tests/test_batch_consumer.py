@@ -65,6 +65,8 @@ def consumer(max_concurrency):
     provider._slots = Semaphore(max_concurrency)
     provider.parked = []
     provider._park = lambda message, error, attempt=None: provider.parked.append((message.delivery_tag, error))
+    provider.failed = []
+    provider._failed = lambda message, exc_info: provider.failed.append((message.delivery_tag, exc_info[1]))
     return provider
 
 
@@ -110,5 +112,22 @@ def test_a_malformed_message_is_parked_and_one_with_nothing_wanted_is_acked_free
     eventlet.sleep(0)
     assert [tag for tag, _ in provider.parked] == [1] and "MalformedEvent" in provider.parked[0][1]
     assert provider.queue_consumer.acked == [2]
+    (events, _), = provider.container.workers  # the slot came back: the good one runs
+    assert [e["event_id"] for e in events] == ["e0", "e1"]
+
+
+class Unreadable(Message):
+    @property
+    def body(self):
+        raise RuntimeError("the body went missing")
+
+
+def test_a_message_that_fails_to_decode_unforeseen_takes_the_retry_path_and_frees_the_slot():
+    provider = consumer(max_concurrency=1)
+    broken, good = Unreadable(1, b""), Message(2, packed("lead.created", "lead.created"))
+    provider.handle_message(None, broken)
+    provider.handle_message(None, good)
+    eventlet.sleep(0)
+    assert [(tag, str(exc)) for tag, exc in provider.failed] == [(1, "the body went missing")]
     (events, _), = provider.container.workers  # the slot came back: the good one runs
     assert [e["event_id"] for e in events] == ["e0", "e1"]
