@@ -10,7 +10,7 @@ from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Integer, MetaData
                         insert, select)
 
 from crmkit import db
-from crmkit.db import BigId, delete_many, insert_many, insert_new, make_engine, update_many
+from crmkit.db import BigId, delete_many, insert_many, insert_new, key_chunks, make_engine, one_of, update_many
 
 PG_URL = os.environ.get("CRM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 AWKWARD = ['上海 "车展" 张三', "back\\slash", "tab\there", "line\nbreak\r\n", "it's", "{\"json\": [1, 2]}",
@@ -196,3 +196,25 @@ def test_insert_new_stores_the_new_keys_once_and_returns_them(engine):
                 ("e1", "h"), ("e1", "other"), ("e2", "h")]
     finally:
         metadata.drop_all(engine)
+
+
+def test_one_of_finds_the_rows_whose_value_is_in_the_list_however_awkward(engine, new_table):
+    """one_of: the expanding IN on SQLite; on PostgreSQL one text[] literal, every value quoted
+    (NULL, braces, quotes, backslashes, commas, Chinese) and one parameter for any number of them."""
+    table = new_table("t_one_of")
+    with engine.begin() as conn:
+        insert_many(conn, table, [{"name": name, "score": n} for n, name in enumerate(AWKWARD + ["a,b", "{x}", " pad "])])
+    statement = select(table.c.score).where(one_of(table.c.name, "names")).order_by(table.c.score)
+    sent = _statements(engine, "SELECT")
+    wanted = [AWKWARD[0], "NULL", "\\N", "back\\slash", "{x}", "a,b", " pad ", "not stored", "😀 emoji"]
+    with engine.connect() as conn:
+        found = conn.execute(statement, {"names": wanted}).scalars().all()
+        assert conn.execute(statement, {"names": ["nothing"]}).scalars().all() == []
+        many = [f"key {n}" for n in range(3000)] + ["it's"]
+        assert conn.execute(statement, {"names": many}).scalars().all() == [AWKWARD.index("it's")]
+    assert [AWKWARD[n] if n < len(AWKWARD) else ["a,b", "{x}", " pad "][n - len(AWKWARD)] for n in found] == [
+        name for name in AWKWARD + ["a,b", "{x}", " pad "] if name in wanted]
+    if engine.dialect.name == "postgresql":
+        assert all("= ANY(CAST(" in s and "IN" not in s.split("WHERE")[1] for s in sent), sent
+    with engine.connect() as conn:
+        assert len(key_chunks(conn, many)) == (1 if engine.dialect.name == "postgresql" else 7)

@@ -7,8 +7,8 @@ from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, M
 from sqlalchemy.exc import IntegrityError
 
 from crmkit import fastjson
-from crmkit.db import (BigId, SqlUnitOfWork, chunks, delete_many, insert_ignore, insert_many, messaging_tables,
-                       update_many)
+from crmkit.db import (BigId, SqlUnitOfWork, chunks, delete_many, insert_ignore, insert_many, key_chunks,
+                       messaging_tables, one_of, update_many)
 from crmkit.envelope import iso
 
 from .model import SECTION_FIELDS, IntakeRoute, KnownCampaign, Lead, dedupe_keys, normalize_phone, phones_of
@@ -166,15 +166,20 @@ intake_routes = Table(
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
 _INSERT_LEAD = insert(leads)
 _GET_LEAD = select(leads).where(leads.c.id == bindparam("lead_id"), leads.c.deleted_at.is_(None))
-_GET_LEADS = select(leads).where(leads.c.id.in_(bindparam("ids", expanding=True)),
-                                 leads.c.deleted_at.is_(None))
+_GET_LEADS = select(leads).where(one_of(leads.c.id, "ids"), leads.c.deleted_at.is_(None))
 _BY_REQUEST_KEY = select(leads).where(leads.c.request_key == bindparam("key"))
-_ASSIGNEES_OF = (select(lead_assignees).where(lead_assignees.c.lead_id.in_(bindparam("ids", expanding=True)))
+_ASSIGNEES_OF = (select(lead_assignees).where(one_of(lead_assignees.c.lead_id, "ids"))
                  .order_by(lead_assignees.c.assigned_at))
 _DUPLICATES_OF = select(leads.c.id).where(leads.c.deleted_at.is_(None), or_(
     leads.c.email_key == bindparam("email"), leads.c.name_key == bindparam("name"),
     leads.c.phone_key.in_(bindparam("phones", expanding=True)),
     leads.c.mobile_key.in_(bindparam("phones", expanding=True))))
+# an import chunk's duplicate look-ups (find_duplicates): one array per key kind on PostgreSQL
+_LIVE = leads.c.deleted_at.is_(None)
+_BY_EMAIL_KEYS = select(leads.c.id, leads.c.email_key).where(_LIVE, one_of(leads.c.email_key, "keys"))
+_BY_PHONE_KEYS = select(leads.c.id, leads.c.phone_key, leads.c.mobile_key).where(
+    _LIVE, or_(one_of(leads.c.phone_key, "keys"), one_of(leads.c.mobile_key, "keys")))
+_BY_NAME_KEYS = select(leads.c.id, leads.c.name_key).where(_LIVE, one_of(leads.c.name_key, "keys"))
 _GET_CAMPAIGN = select(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
 _UPDATE_CAMPAIGN = (update(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
                     .values(status=bindparam("b_status"), archived=bindparam("b_archived"),
@@ -271,17 +276,16 @@ class LeadRepository:
         phones = {p for k in keys_list for p in k.get("phones") or ()}
         names = {k["name"] for k in keys_list if k.get("name")}
         by_email, by_phone, by_name = {}, {}, {}
-        live = leads.c.deleted_at.is_(None)
-        for chunk in chunks(sorted(emails)):
-            for row in self.session.execute(select(leads.c.id, leads.c.email_key).where(live, leads.c.email_key.in_(chunk))):
+        for chunk in key_chunks(self.session, sorted(emails)):
+            for row in self.session.execute(_BY_EMAIL_KEYS, {"keys": chunk}):
                 by_email.setdefault(row.email_key, []).append(row.id)
-        for chunk in chunks(sorted(phones)):
-            for row in self.session.execute(select(leads.c.id, leads.c.phone_key, leads.c.mobile_key).where(
-                    live, or_(leads.c.phone_key.in_(chunk), leads.c.mobile_key.in_(chunk)))):
-                for key in {row.phone_key, row.mobile_key} & set(chunk):
+        for chunk in key_chunks(self.session, sorted(phones)):
+            wanted = set(chunk)
+            for row in self.session.execute(_BY_PHONE_KEYS, {"keys": chunk}):
+                for key in {row.phone_key, row.mobile_key} & wanted:
                     by_phone.setdefault(key, []).append(row.id)
-        for chunk in chunks(sorted(names)):
-            for row in self.session.execute(select(leads.c.id, leads.c.name_key).where(live, leads.c.name_key.in_(chunk))):
+        for chunk in key_chunks(self.session, sorted(names)):
+            for row in self.session.execute(_BY_NAME_KEYS, {"keys": chunk}):
                 by_name.setdefault(row.name_key, []).append(row.id)
         found = []
         for keys in keys_list:
