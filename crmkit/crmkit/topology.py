@@ -50,9 +50,15 @@ class Subscription:
         return f"{self.name}.parked"
 
 
+# The assignment service's copy of each lead changes with these; lead.created writes it too, but in
+# on_lead_created, which decodes that event anyway (an import's 100,000 lead.created were decoded,
+# inbox-recorded and written twice in the assignment service when this queue was bound to lead.#).
+LEAD_STATE_CHANGES = ("lead.updated", "lead.assigned", "lead.recalled", "lead.status_changed", "lead.converted",
+                      "lead.response_recorded", "lead.quality_assessed", "lead.deleted", "lead.merged")
+
 SUBSCRIPTIONS = {s.name: s for s in (
     Subscription("assignment.on_lead_created", "lead.events", ("lead.created",)),
-    Subscription("assignment.on_lead_event", "lead.events", ("lead.#",)),
+    Subscription("assignment.on_lead_event", "lead.events", LEAD_STATE_CHANGES),
     Subscription("assignment.on_user_event", "gateway.events", ("user.#",)),
     Subscription("lead.on_campaign_event", "campaign.events", ("campaign.#",)),
     Subscription("lead.on_user_event", "gateway.events", ("user.#",)),
@@ -60,6 +66,11 @@ SUBSCRIPTIONS = {s.name: s for s in (
     Subscription("reporting.on_lead_event", "lead.events", ("lead.#", "activity.#", "opportunity.#")),
     Subscription("reporting.on_gateway_event", "gateway.events", ("user.#", "settings.#")),
 )}
+
+
+# Bindings an earlier release made and this one no longer wants: declare_all removes them (a binding
+# is never removed by declaring the queue again). Unbinding one that is not there is a no-op.
+RETIRED_BINDINGS = {"assignment.on_lead_event": ("lead.#",)}
 
 
 def subscriptions_of(service: str):
@@ -98,6 +109,8 @@ def declare_all(amqp_uri: str, queue_type: str = "classic"):
             for sub in SUBSCRIPTIONS.values():
                 for make in (main_queue, retry_queue, parked_queue):
                     make(sub, queue_type)(channel).declare()
+                for key in RETIRED_BINDINGS.get(sub.name, ()):
+                    main_queue(sub, queue_type)(channel).unbind_from(exchange(sub.exchange), routing_key=key)
         finally:
             channel.close()
 

@@ -54,7 +54,20 @@ def test_subscriptions_of_a_service_are_its_own():
 
 def test_a_queue_bound_to_an_exact_event_type_is_also_bound_to_its_packed_form():
     created = topology.main_queue(topology.SUBSCRIPTIONS["assignment.on_lead_created"])
-    everything = topology.main_queue(topology.SUBSCRIPTIONS["assignment.on_lead_event"])
+    everything = topology.main_queue(topology.SUBSCRIPTIONS["reporting.on_lead_event"])
 
     assert sorted(b.routing_key for b in created.bindings) == ["lead.created", "lead.created.batch"]
-    assert [b.routing_key for b in everything.bindings] == ["lead.#"]  # it matches lead.*.batch already
+    assert sorted(b.routing_key for b in everything.bindings) == [  # lead.# matches lead.*.batch already
+        "activity.#", "lead.#", "opportunity.#"]
+
+
+def test_the_assignment_projection_hears_every_change_of_a_lead_but_not_its_creation():
+    """lead.created feeds the projection through on_lead_created, which reads it anyway."""
+    queue = topology.main_queue(topology.SUBSCRIPTIONS["assignment.on_lead_event"])
+    keys = {b.routing_key for b in queue.bindings}
+
+    assert not any(topology.envelope.topic_matches(key, event) for key in keys
+                   for event in ("lead.created", "lead.created.batch"))
+    for event in ("lead.updated", "lead.assigned", "lead.deleted", "lead.merged", "lead.assigned.batch"):
+        assert any(topology.envelope.topic_matches(key, event) for key in keys), event
+    assert topology.RETIRED_BINDINGS["assignment.on_lead_event"] == ("lead.#",)

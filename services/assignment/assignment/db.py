@@ -6,7 +6,8 @@ from sqlalchemy import (Boolean, Column, DateTime, Index, Integer, MetaData, Str
                         bindparam, delete, func, insert, select, update)
 
 from crmkit import fastjson
-from crmkit.db import BigId, SqlUnitOfWork, chunks, insert_many, insert_new, messaging_tables, update_many
+from crmkit.db import (BigId, SqlUnitOfWork, chunks, insert_many, insert_new, key_chunks, messaging_tables, one_of,
+                       update_many)
 
 from .model import Rule
 
@@ -101,7 +102,9 @@ _RULES_FOR_CAMPAIGNS = (select(rules, campaign_rules.c.priority, campaign_rules.
                                rules.c.deleted_at.is_(None))
                         .order_by(campaign_rules.c.priority, campaign_rules.c.set_at, rules.c.id))
 _DECISION_FOR_EVENT = select(decisions).where(decisions.c.event_id == bindparam("event_id"))
-_DECISIONS_FOR_EVENTS = select(decisions).where(decisions.c.event_id.in_(bindparam("ids", expanding=True)))
+_DECISIONS_FOR_EVENTS = select(decisions).where(one_of(decisions.c.event_id, "ids"))
+_PROJECTED = select(leads.c.id, leads.c.updated_at, leads.c.deleted).where(one_of(leads.c.id, "ids"))
+_UNASSIGN = delete(lead_assignees).where(one_of(lead_assignees.c.lead_id, "ids"))
 
 
 def _dump(value):
@@ -257,9 +260,9 @@ class LeadProjection:
         update_many). Returns the ids whose state changed."""
         ids = list(dict.fromkeys(item[0]["id"] for item in items))
         stored = {}
-        for chunk in chunks(ids):
-            stored.update({row.id: (_aware(row.updated_at), row.deleted) for row in self.session.execute(
-                select(leads.c.id, leads.c.updated_at, leads.c.deleted).where(leads.c.id.in_(chunk)))})
+        for chunk in key_chunks(self.session, ids):
+            stored.update({row.id: (_aware(row.updated_at), row.deleted)
+                           for row in self.session.execute(_PROJECTED, {"ids": chunk})})
         final = {}
         for lead, updated_at, open_, deleted in items:
             current = final.get(lead["id"])
@@ -279,8 +282,8 @@ class LeadProjection:
         update_many(self.session, leads, ("id",), [row for row in rows if row["id"] in stored])
         changed = [row["id"] for row in rows]
         # a lead new to the projection has no assignee rows yet (they are written with it, here)
-        for chunk in chunks([lead_id for lead_id in changed if lead_id in stored]):
-            self.session.execute(delete(lead_assignees).where(lead_assignees.c.lead_id.in_(chunk)))
+        for chunk in key_chunks(self.session, [lead_id for lead_id in changed if lead_id in stored]):
+            self.session.execute(_UNASSIGN, {"ids": chunk})
         insert_many(self.session, lead_assignees, assignees)
         return changed
 

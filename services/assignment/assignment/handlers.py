@@ -4,6 +4,7 @@ from crmkit.context import RequestContext
 from crmkit.envelope import iso, new_id, now, parse_time
 from crmkit.errors import Forbidden, Invalid, NotFound
 from crmkit.inbox import handle_each_once, handle_once
+from crmkit.topology import LEAD_STATE_CHANGES
 
 from . import analysis
 from .conditions import Normal, check_condition, evaluate, leaves
@@ -273,6 +274,9 @@ def on_leads_created(events, uow, assign_many):
     ids = [event["event_id"] for event in events]
     batch = _Batch(uow)
     with uow:
+        # the projection's copy of the new leads (A6-A8) is written here, where the events are read
+        # anyway; on_lead_events is not bound to lead.created (topology.LEAD_STATE_CHANGES)
+        uow.leads.put_many([_projected(event) for event in events if (event.get("data") or {}).get("id")])
         stored = {d["event_id"]: d for d in uow.decisions.for_events(ids)}
         batch.prefetch_rules([event["data"] for event in events if event["event_id"] not in stored])
         fresh = {}
@@ -289,7 +293,7 @@ def on_leads_created(events, uow, assign_many):
             stored.update({event_id: decision for event_id, decision in fresh.items() if event_id in added})
             # decided meanwhile by a duplicate of the event: the stored decision stands
             stored.update({d["event_id"]: d for d in uow.decisions.for_events([i for i in fresh if i not in added])})
-            uow.commit()
+        uow.commit()
     to_apply = [_assignment(stored[e["event_id"]], e.get("actor_id"), e.get("correlation_id") or e["event_id"])
                 for e in events if e["event_id"] in stored and _applicable(stored[e["event_id"]])]
     if to_apply:
@@ -401,29 +405,29 @@ def get_assignment_log(lead_id, uow, limit=None, cursor=None):
 
 # -- projections ---------------------------------------------------------------------------------------
 
-LEAD_STATE_EVENTS = {"lead.created", "lead.updated", "lead.assigned", "lead.recalled", "lead.status_changed",
-                     "lead.converted", "lead.response_recorded", "lead.quality_assessed", "lead.deleted",
-                     "lead.merged"}
+LEAD_STATE_EVENTS = set(LEAD_STATE_CHANGES)  # lead.created: on_leads_created writes the new lead
+
+
+def _projected(event) -> tuple:
+    """(lead, updated_at, open, deleted) for LeadProjection.put_many from a lead event with a lead id."""
+    data = event["data"]
+    lead = {k: v for k, v in data.items() if k not in ("changes", "assigned", "recalled")}
+    if event["type"] == "lead.deleted":
+        at = parse_time(data.get("deleted_at") or event["occurred_at"])
+        return {"id": lead["id"], "campaign_id": lead.get("campaign_id"), "owner_id": lead.get("owner_id")}, at, False, True
+    at = parse_time(data.get("updated_at") or event["occurred_at"])
+    return lead, at, lead.get("status") not in CLOSED_STATUSES, False
 
 
 def on_lead_events(events, uow):
-    """Keep the projection of leads (apply, preview, least_loaded) from lead.events; idempotent
-    by event id, and an event older than the stored lead (updated_at) changes nothing. The
-    batch is written at once (LeadProjection.put_many)."""
+    """Keep the projection of leads (apply, preview, least_loaded) from the lead events that change
+    one; idempotent by event id, and an event older than the stored lead (updated_at) changes
+    nothing. The batch is written at once (LeadProjection.put_many)."""
     states = []
 
     def effect(event):
-        data = event.get("data") or {}
-        if event["type"] not in LEAD_STATE_EVENTS or not data.get("id"):
-            return
-        lead = {k: v for k, v in data.items() if k not in ("changes", "assigned", "recalled")}
-        if event["type"] == "lead.deleted":
-            at = parse_time(data.get("deleted_at") or event["occurred_at"])
-            states.append(({"id": lead["id"], "campaign_id": lead.get("campaign_id"),
-                            "owner_id": lead.get("owner_id")}, at, False, True))
-            return
-        at = parse_time(data.get("updated_at") or event["occurred_at"])
-        states.append((lead, at, lead.get("status") not in CLOSED_STATUSES, False))
+        if event["type"] in LEAD_STATE_EVENTS and (event.get("data") or {}).get("id"):
+            states.append(_projected(event))
 
     return handle_each_once(uow, events, ON_LEAD_EVENT, effect, finish=lambda: uow.leads.put_many(states))
 

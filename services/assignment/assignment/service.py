@@ -108,7 +108,8 @@ class AssignmentService(OperationsMixin):
 
     @consume_event_batches("assignment.on_lead_event")
     def on_lead_event(self, events):
-        """The projection of leads (A6-A8) from lead.#."""
+        """The projection of leads (A6-A8) from the events that change a lead (on_lead_created
+        writes the new ones)."""
         handlers.on_lead_events(events, self.storage)
 
     @consume_events("assignment.on_user_event")

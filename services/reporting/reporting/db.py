@@ -6,8 +6,8 @@ from sqlalchemy import (Column, DateTime, Index, MetaData, Numeric, String, Tabl
                         func, insert, or_, select, text, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from crmkit.db import (BigId, SqlUnitOfWork, chunks, insert_ignore, insert_many, insert_new, messaging_tables,
-                       update_many)
+from crmkit.db import (BigId, SqlUnitOfWork, insert_ignore, insert_many, insert_new, key_chunks,
+                       messaging_tables, one_of, update_many)
 
 metadata = MetaData()
 outbox, inbox = messaging_tables(metadata)
@@ -109,17 +109,15 @@ Index("ix_report_activities_worker_time", activities.c.worker_id, activities.c.o
 
 PROJECTIONS = (campaigns, counters, person_counters, lead_facts, activities, opportunities, rates)
 FACTS = {"lead": lead_facts, "activity": activities, "opportunity": opportunities, "campaign": campaigns}
-# Facts a batch reads in one SELECT … IN and writes back in one executemany per table (see load_facts).
+# Facts a batch reads in one SELECT (one_of) and writes back in one executemany per table (see load_facts).
 BATCHED = ("lead", "activity")
-LOAD_CHUNK = 500  # ids per SELECT … IN, well under SQLite's bound-parameter limit
 
 # Statements built once and reused: SQLAlchemy then skips rebuilding and re-keying them.
 _GET = {name: select(table).where(table.c.id == bindparam("id")) for name, table in FACTS.items()}
 # A batch's leads are locked as they are read (PostgreSQL; SQLite's writer holds the database): a
 # replica's batch never moves counts from a state another one is changing. In id order: no deadlock.
-_GET_MANY = {"lead": select(lead_facts).where(lead_facts.c.id.in_(bindparam("ids", expanding=True)))
-             .order_by(lead_facts.c.id).with_for_update(),
-             "activity": select(activities).where(activities.c.id.in_(bindparam("ids", expanding=True)))}
+_GET_MANY = {"lead": select(lead_facts).where(one_of(lead_facts.c.id, "ids")).order_by(lead_facts.c.id).with_for_update(),
+             "activity": select(activities).where(one_of(activities.c.id, "ids"))}
 _INSERT = {name: insert(table) for name, table in FACTS.items()}
 _COUNTS = (select(counters.c.dimension, counters.c.key, counters.c.value)
            .where(counters.c.campaign_id == bindparam("campaign_id")))
@@ -218,11 +216,11 @@ class ReportRepository:
     # read would give them, and written back by write_facts(), which the projector calls when it
     # flushes; the reads below that need those tables write them first.
     def load_facts(self, kind, ids):
-        """Read the facts of these ids in one statement (per LOAD_CHUNK); fact() then answers
+        """Read the facts of these ids in one statement (per 500 on SQLite); fact() then answers
         from memory. Ids already held are not read again."""
         held, stored = self._facts[kind], self._stored[kind]
         wanted = sorted({i for i in ids if isinstance(i, str) and i not in held})
-        for chunk in chunks(wanted, LOAD_CHUNK):
+        for chunk in key_chunks(self.session, wanted):
             for row in self.session.execute(_GET_MANY[kind], {"ids": chunk}).mappings():
                 held[row["id"]] = dict(row)
                 stored.add(row["id"])
