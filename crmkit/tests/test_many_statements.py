@@ -124,6 +124,19 @@ def test_decimals_go_into_the_json_document_without_the_slow_encoder(monkeypatch
         '[{"amount":"12.50","at":"2026-12-04T01:02:03+00:00","n":null}]'
 
 
+def test_rows_read_from_the_database_go_into_the_json_document_without_the_slow_encoder(monkeypatch):
+    """A row copied from a result (dict(row)) has SQLAlchemy's column names as keys, a str subclass
+    (quoted_name) that orjson refuses by default: reporting's facts fell back to the standard
+    library's encoder for every batch (7 % of its CPU in an import)."""
+    from sqlalchemy.sql.elements import quoted_name
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the standard library's encoder ran")
+    monkeypatch.setattr(db.json, "dumps", refuse)
+    row = {quoted_name("id", None): "L1", quoted_name("city", None): "上海", quoted_name("total", None): Decimal("3")}
+    assert db._json_document([row]) == '[{"id":"L1","city":"上海","total":"3"}]'
+
+
 def test_insert_many_of_nothing_does_nothing(engine, new_table):
     table = new_table("t_none")
     with engine.begin() as conn:
