@@ -2,6 +2,7 @@
 import os
 import time
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from . import fastjson
 
@@ -61,10 +62,12 @@ def parse(body) -> dict:
     """Accept the envelope as bytes, text or an already decoded dict."""
     if isinstance(body, (bytes, bytearray)):
         try:
-            body = body.decode("utf-8")
+            body = fastjson.loads_utf8(body)
         except UnicodeDecodeError as exc:
             raise MalformedEvent(f"not UTF-8: {exc}") from exc
-    if isinstance(body, str):
+        except ValueError as exc:
+            raise MalformedEvent(f"not JSON: {exc}") from exc
+    elif isinstance(body, str):
         try:
             body = fastjson.loads(body)
         except ValueError as exc:
@@ -130,6 +133,7 @@ def unpack(event, patterns=("#",)) -> list:
     return [item for item in inner if any(topic_matches(p, item["type"]) for p in patterns)]
 
 
+@lru_cache(maxsize=4096)  # per inner event of every packed message: it was 3 % of reporting's CPU
 def topic_matches(pattern: str, key: str) -> bool:
     """AMQP topic matching: `*` is one word, `#` zero or more."""
     return _match(pattern.split("."), key.split("."))

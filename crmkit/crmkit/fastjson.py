@@ -45,6 +45,18 @@ def loads(text, standard=None):
     return (standard or json.loads)(text)
 
 
+def loads_utf8(raw):
+    """`json.loads(raw.decode("utf-8"))` for bytes, without decoding them first where orjson reads
+    them (it checks the UTF-8 itself). Raises UnicodeDecodeError for bytes that are not UTF-8 and
+    json.JSONDecodeError for text that is not JSON, as that call would."""
+    if _orjson_reads_it(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(bytes(raw).decode("utf-8"))
+
+
 def install_for_kombu():
     """kombu's "json" decoder through orjson. kombu's own encoder marks the types it adds
     (datetime, Decimal, UUID …) as {"__type__": …, "__value__": …}; a body holding that marker

@@ -79,7 +79,9 @@ def test_chinese_text_goes_on_the_wire_unescaped_and_comes_back_unchanged():
 
 @pytest.mark.parametrize("body, says", [
     (b"\xff\xfe not utf-8", "UTF-8"),
+    (b'{"event_id": "\xff"}', "UTF-8"),
     ("{not json", "JSON"),
+    (b"{not json", "JSON"),
     (b"", "JSON"),
     ("[1, 2, 3]", "object"),
     ("null", "object"),
@@ -89,7 +91,7 @@ def test_chinese_text_goes_on_the_wire_unescaped_and_comes_back_unchanged():
     ({"event_id": "e1", "type": "lead.created", "version": 1, "occurred_at": "x"}, "data"),
     ({"event_id": "e1", "type": "lead.created", "version": 1, "occurred_at": "x", "data": [1]}, "data"),
     ({"event_id": "e1", "type": "lead.created", "version": 1, "occurred_at": "x", "data": None}, "data"),
-], ids=["not-utf8", "not-json", "empty", "a-list", "null", "a-number", "no-event-id", "no-type",
+], ids=["not-utf8", "not-utf8-in-a-string", "not-json", "not-json-bytes", "empty", "a-list", "null", "a-number", "no-event-id", "no-type",
         "no-data", "data-a-list", "data-null"])
 def test_a_message_that_is_not_an_envelope_is_malformed_and_says_why(body, says):
     with pytest.raises(MalformedEvent) as caught:

@@ -26,6 +26,7 @@ def test_dumps_and_loads_match_the_standard_library(value):
     assert json.loads(text) == json.loads(standard(value))  # floats may differ in form (1e-7, 1e-07)
     assert fastjson.loads(text) == json.loads(text)
     assert fastjson.loads(standard(value).encode()) == json.loads(standard(value))
+    assert fastjson.loads_utf8(standard(value).encode()) == json.loads(standard(value))
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.text(),
@@ -90,3 +91,22 @@ def test_ids_with_long_runs_of_digits_take_the_fast_path(monkeypatch):
     monkeypatch.setattr(fastjson.json, "loads", standard_loads)
     assert fastjson.loads(body)["events"][0]["id"] == "a1234567890123456789012b"
     assert fastjson.loads(body.encode())["events"][0]["phone"] == "13812345678"
+
+
+@pytest.mark.parametrize("raw, error", [
+    (b'{"a": "\xff"}', UnicodeDecodeError),                   # not UTF-8 inside a string
+    ('{"a": 1}'.encode("utf-16"), UnicodeDecodeError),         # JSON, but not in UTF-8
+    (b"\xef\xbb\xbf{}", json.JSONDecodeError),                 # a BOM, as json.loads of the text says
+    (b"{not json", json.JSONDecodeError)])
+def test_loads_utf8_refuses_what_decoding_then_the_standard_library_refuses(raw, error):
+    with pytest.raises(error):
+        json.loads(raw.decode("utf-8"))
+    with pytest.raises(error):
+        fastjson.loads_utf8(raw)
+
+
+def test_loads_utf8_reads_bytes_without_decoding_them_first(monkeypatch):
+    raw = '{"city": "上海", "n": [1, 2]}'.encode()
+    monkeypatch.setattr(fastjson.json, "loads", lambda *a, **k: pytest.fail("the slow path ran"))
+    assert fastjson.loads_utf8(raw) == {"city": "上海", "n": [1, 2]}
+    assert fastjson.loads_utf8(bytearray(raw)) == {"city": "上海", "n": [1, 2]}
