@@ -85,6 +85,7 @@ class one_of(ColumnElement):  # noqa: N801 - used like a SQL function
     Elsewhere it is the expanding IN."""
     inherit_cache = True
     type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is: SQLite would get `x IN (…) = 1`, which no index serves
     _traverse_internals = [("column", InternalTraversal.dp_clauseelement), ("name", InternalTraversal.dp_string)]
 
     def __init__(self, column, name):

@@ -229,5 +229,11 @@ def test_one_of_finds_the_rows_whose_value_is_in_the_list_however_awkward(engine
         name for name in AWKWARD + ["a,b", "{x}", " pad "] if name in wanted]
     if engine.dialect.name == "postgresql":
         assert all("= ANY(CAST(" in s and "IN" not in s.split("WHERE")[1] for s in sent), sent
+    else:  # a plain IN, which an index serves: not `(name IN (…)) = 1` (a Boolean compared with 1)
+        assert sent and all(" IN (" in s and "= 1" not in s for s in sent), sent
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE INDEX ix_{table.name} ON {table.name} (name)")
+            plan = " ".join(str(row) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sent[1], ("nothing",)))
+        assert f"USING INDEX ix_{table.name}" in plan, plan
     with engine.connect() as conn:
         assert len(key_chunks(conn, many)) == (1 if engine.dialect.name == "postgresql" else 7)
