@@ -184,7 +184,6 @@ _GET_CAMPAIGN = select(known_campaigns).where(known_campaigns.c.id == bindparam(
 _UPDATE_CAMPAIGN = (update(known_campaigns).where(known_campaigns.c.id == bindparam("campaign_id"))
                     .values(status=bindparam("b_status"), archived=bindparam("b_archived"),
                             updated_at=bindparam("b_at")))
-_INSERT_CAMPAIGN = insert(known_campaigns)
 _INDEX_SEARCH = text("INSERT INTO lead_search(rowid, search_text) SELECT rowid, search_text FROM leads "
                      "WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
 _GET_ROUTE = select(intake_routes).where(intake_routes.c.key == bindparam("route_key"))
@@ -539,12 +538,17 @@ class CampaignRepository:
         return KnownCampaign(row["id"], row["status"], bool(row["archived"])) if row else None
 
     def put(self, campaign: KnownCampaign, at):
-        done = self.session.execute(_UPDATE_CAMPAIGN, {
-            "campaign_id": campaign.id, "b_status": campaign.status, "b_archived": campaign.archived,
-            "b_at": at}).rowcount
-        if not done:
-            self.session.execute(_INSERT_CAMPAIGN, {"id": campaign.id, "status": campaign.status,
-                                                    "archived": campaign.archived, "updated_at": at})
+        """Insert or update the campaign's row. Two transactions may learn of a new campaign at once
+        (a new lead naming it, and campaign.created): on PostgreSQL the second insert waits for the
+        first and is then skipped (ON CONFLICT DO NOTHING), and the update runs again on the row now
+        there, as if it had come second all along."""
+        changes = {"campaign_id": campaign.id, "b_status": campaign.status, "b_archived": campaign.archived,
+                   "b_at": at}
+        if self.session.execute(_UPDATE_CAMPAIGN, changes).rowcount:
+            return
+        if not insert_ignore(self.session, known_campaigns, ("id",), {
+                "id": campaign.id, "status": campaign.status, "archived": campaign.archived, "updated_at": at}):
+            self.session.execute(_UPDATE_CAMPAIGN, changes)
 
 
 class IntakeRouteRepository:

@@ -67,3 +67,37 @@ def test_after_an_import_assigning_every_lead_keeps_each_update_on_its_page(pg_u
                                      "WHERE relname = 'leads'")).one()
     assert updated == upd == 3000
     assert hot == upd, f"{hot} of {upd} updates were HOT"
+
+
+def test_two_transactions_learning_of_the_same_campaign_at_once_both_succeed(pg_uow):
+    """A new lead names a campaign the lead service has not heard of while campaign.created is being
+    projected: both write the campaign's row. The second insert waited for the first and then failed
+    on the primary key, a 500 for POST /leads (seen in tests/test_lead_work.py on PostgreSQL)."""
+    import threading
+    from datetime import datetime, timezone
+
+    from lead.model import KnownCampaign
+
+    uow, engine = pg_uow
+    second = db.LeadUnitOfWork(uow._session_factory, db.outbox, db.inbox, "lead.events")
+    moment = datetime(2026, 12, 4, tzinfo=timezone.utc)
+    failures = []
+    with uow:
+        uow.campaigns.put(KnownCampaign("C-new", "planned"), moment)  # inserted, not yet committed
+
+        def learn():
+            try:
+                with second:
+                    second.campaigns.put(KnownCampaign("C-new", "active"), moment)  # waits for the first
+                    second.commit()
+            except Exception as exc:  # noqa: BLE001 - what the test reports
+                failures.append(exc)
+        thread = threading.Thread(target=learn)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # blocked on the first transaction's row
+        uow.commit()
+    thread.join(10)
+    assert failures == []
+    with uow:
+        assert uow.campaigns.get("C-new") == KnownCampaign("C-new", "active", False)
