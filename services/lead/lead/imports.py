@@ -18,7 +18,10 @@ from .model import SECTION_FIELDS, normalize_phone
 ON_DUPLICATE = ("skip", "flag", "update")
 IMPORT_ROLES = {"admin", "marketing_director", "marketing_member", "market_manager"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
-CHUNK_ROWS = 2000
+# rows per transaction of an import (the job's checkpoint). 4,000 against 2,000, with 1,000 events a
+# packed message: PostgreSQL stored 100,000 rows in 27.5-27.7 s (three runs) against 27.4-30.5 s,
+# SQLite in 17.2 s against 18.3 s; all assigned as soon.
+CHUNK_ROWS = 4000
 SHORT_LIMIT = 200  # String(200) columns; need.description, need.products, company.address are Text
 LONG_FIELDS = {"need.description", "need.products", "company.address"}
 TARGETS = {f"{section}.{key}" for section, keys in SECTION_FIELDS.items() for key in keys}
