@@ -49,11 +49,10 @@ def loads_utf8(raw):
     """`json.loads(raw.decode("utf-8"))` for bytes, without decoding them first where orjson reads
     them (it checks the UTF-8 itself). Raises UnicodeDecodeError for bytes that are not UTF-8 and
     json.JSONDecodeError for text that is not JSON, as that call would."""
-    if _orjson_reads_it(raw):
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
+    return loads(raw, standard=_decode_then_load)
+
+
+def _decode_then_load(raw):
     return json.loads(bytes(raw).decode("utf-8"))
 
 
